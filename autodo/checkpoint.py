@@ -1,0 +1,31 @@
+"""Checkpoints: everything needed to continue a run exactly, written atomically."""
+
+from pathlib import Path
+
+import torch
+
+from autodo.io import atomic_torch_save
+
+
+def save_checkpoint(path, state, shuffle_generator, history):
+    """Save the ``state_dict`` of every object in ``state``, the random-number streams and the metric history."""
+    checkpoint = {name: obj.state_dict() for name, obj in state.items()}
+    checkpoint["rng"] = {"torch": torch.get_rng_state(), "shuffle": shuffle_generator.get_state()}
+    if torch.cuda.is_available():
+        checkpoint["rng"]["cuda"] = torch.cuda.get_rng_state_all()
+    checkpoint["history"] = history
+    atomic_torch_save(path, checkpoint)
+
+
+def load_checkpoint(path, state, shuffle_generator, device):
+    """Restore ``state`` and the random streams from ``path`` if it exists; return the metric history so far."""
+    if not Path(path).exists():
+        return []
+    checkpoint = torch.load(path, map_location=device, weights_only=True)
+    for name, obj in state.items():
+        obj.load_state_dict(checkpoint[name])
+    torch.set_rng_state(checkpoint["rng"]["torch"].cpu())
+    shuffle_generator.set_state(checkpoint["rng"]["shuffle"].cpu())
+    if "cuda" in checkpoint["rng"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all([s.cpu() for s in checkpoint["rng"]["cuda"]])
+    return checkpoint["history"]

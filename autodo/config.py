@@ -1,0 +1,103 @@
+"""Checks of the configuration, with one-line errors that name the bad value and what is allowed.
+
+``check_overrides`` reads the command line before Hydra does anything (so a bad value leaves nothing on disk);
+``validate_config`` checks the composed configuration, whatever it came from (command line, preset, file).
+"""
+
+import numbers
+from pathlib import Path
+from omegaconf import OmegaConf
+
+from autodo.errors import UserError
+
+CONFIG_GROUPS = ("dataset", "model", "aug_model", "los_model", "hyper_opt")
+
+
+def _is_number(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _is_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+# key -> (test, what is allowed)
+SCALAR_RULES = {
+    "ir": (lambda v: _is_number(v) and v >= 1, "a number >= 1 (class-imbalance ratio)"),
+    "nr": (lambda v: _is_number(v) and 0 <= v < 1, "a number in [0, 1) (label-noise ratio)"),
+    "sr": (lambda v: _is_number(v) and 0 < v <= 1, "a number in (0, 1] (subsampling ratio)"),
+    "seed": (lambda v: _is_int(v) and v >= 0, "an integer >= 0 (run index)"),
+    "device": (lambda v: v in ("auto", "cpu", "cuda"), "one of auto, cpu, cuda"),
+    "amp": (lambda v: isinstance(v, bool), "true or false"),
+    "num_workers": (lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
+    "eval_batch_size": (lambda v: _is_int(v) and v > 0, "an integer > 0"),
+    "dataset.epochs": (lambda v: _is_int(v) and v > 0, "an integer > 0"),
+    "dataset.warmup_epochs": (lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
+    "dataset.batch_size": (lambda v: _is_int(v) and v > 0, "an integer > 0"),
+    "dataset.lr": (lambda v: _is_number(v) and v > 0, "a number > 0"),
+}
+
+
+def check_value(key, value):
+    """Raise a one-line ``UserError`` if ``value`` is not allowed for ``key``."""
+    if key in SCALAR_RULES:
+        test, allowed = SCALAR_RULES[key]
+        if not test(value):
+            raise UserError(f"{key}={value!r} is not allowed: {key} must be {allowed}")
+
+
+def group_options(conf_dir, group):
+    return sorted(path.stem for path in (Path(conf_dir) / group).glob("*.yaml"))
+
+
+def validate_config(cfg):
+    for key in SCALAR_RULES:
+        check_value(key, OmegaConf.select(cfg, key))
+    if cfg.device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise UserError("device='cuda' is not allowed here: no CUDA device is available (use auto or cpu)")
+
+
+def check_overrides(args, conf_dir):
+    """Check command-line overrides (sweeps included) before Hydra composes or writes anything.
+
+    Catches unknown config-group options, unknown keys and bad scalar values; everything else is left to
+    Hydra and ``validate_config``.
+    """
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import OverrideParseException
+
+    primary = OmegaConf.load(Path(conf_dir) / "config.yaml")
+    known = set(primary) | set(CONFIG_GROUPS)
+    overrides = [a for a in args if "=" in a and not a.startswith("-")]
+    try:
+        parsed = OverridesParser.create().parse_overrides(overrides)
+    except OverrideParseException as error:
+        raise UserError(f"cannot parse the overrides {' '.join(overrides)}: {str(error).splitlines()[0]}") from None
+    for override in parsed:
+        key = override.key_or_group
+        if override.is_add() or override.is_force_add() or override.is_delete():
+            continue
+        values = list(override.sweep_iterator()) if override.is_sweep_override() else [override.value()]
+        if key in CONFIG_GROUPS:
+            allowed = group_options(conf_dir, key)
+            for value in values:
+                if value not in allowed:
+                    raise UserError(f"{key}={value!r} is not allowed: {key} must be one of {', '.join(allowed)}")
+        elif key.split(".")[0] not in known:
+            raise UserError(f"unknown option {key!r}: allowed are {', '.join(sorted(known - {'hydra', 'defaults'}))}")
+        else:
+            for value in values:
+                check_value(key, value)
+
+
+def run_name(override_dirname):
+    """A run folder's name: its sorted command-line overrides, or ``default`` without any."""
+    return override_dirname.replace("/", "_") or "default"
+
+
+def register_resolvers():
+    if not OmegaConf.has_resolver("run_name"):
+        OmegaConf.register_new_resolver("run_name", run_name)

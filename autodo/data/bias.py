@@ -1,0 +1,137 @@
+"""The biased train set: clean stratified validation split, subsampling, class imbalance, label noise.
+
+``build_biased_split`` is a pure function of (labels, sizes, sr, ir, nr, seed). Each step draws from its own
+random stream keyed by the seed, so the validation split is the same for every ir/nr/sr of a seed and every
+method run with that seed trains on the same data. The result is cached under
+``<data_root>/<dataset>/run<seed>/``; two processes that build it at once write the same bytes.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.model_selection import StratifiedShuffleSplit
+
+from autodo.errors import UserError
+from autodo.io import atomic_torch_save
+
+# One random stream per step, so that changing one knob (say ir) leaves the draws of the others unchanged.
+_SUBSAMPLE, _IMBALANCE, _NOISE_WHERE, _NOISE_LABEL = range(4)
+
+
+@dataclass
+class BiasedSplit:
+    """Indices into the source's train part, and the (noisy) labels the train samples carry.
+
+    ``relabelled`` marks the train samples whose label was redrawn (uniformly, so some keep their true label).
+    """
+
+    valid_indices: torch.Tensor
+    train_indices: torch.Tensor
+    train_labels: torch.Tensor
+    relabelled: torch.Tensor
+
+    def tensors(self):
+        return {
+            "valid_indices": self.valid_indices,
+            "train_indices": self.train_indices,
+            "train_labels": self.train_labels,
+            "relabelled": self.relabelled,
+        }
+
+
+def _stream(seed, step):
+    return np.random.default_rng([seed, step])
+
+
+def build_biased_split(labels, num_classes, valid_size, ir, nr, sr, seed):
+    """Build the biased train set of the reference recipe from the clean ``labels`` of the train part.
+
+    1. A stratified validation split of ``valid_size`` samples, with clean labels.
+    2. ``sr``: a random fraction of the remaining samples is kept.
+    3. ``ir``: classes ``0 .. C/2-1`` are kept whole; the other classes are pooled and a random subset of
+       ``int(L / ir)`` samples is kept, L being the number of first-half samples.
+    4. ``nr``: ``round(nr * |train|)`` train samples get a label drawn uniformly from all C classes.
+    """
+    labels = np.asarray(labels)
+    splitter = StratifiedShuffleSplit(n_splits=1, test_size=valid_size, random_state=seed)
+    train, valid = next(splitter.split(np.zeros(len(labels)), labels))
+    train, valid = np.sort(train), np.sort(valid)
+
+    if sr < 1:
+        keep = _stream(seed, _SUBSAMPLE).choice(len(train), size=int(len(train) * sr), replace=False)
+        train = np.sort(train[keep])
+
+    if ir > 1:
+        majority = train[labels[train] < num_classes // 2]
+        minority_pool = train[labels[train] >= num_classes // 2]
+        size = min(int(len(majority) / ir), len(minority_pool))
+        minority = _stream(seed, _IMBALANCE).choice(minority_pool, size=size, replace=False)
+        train = np.sort(np.concatenate([majority, minority]))
+
+    train_labels = labels[train].copy()
+    relabelled = np.zeros(len(train), dtype=bool)
+    count = round(nr * len(train))
+    where = _stream(seed, _NOISE_WHERE).choice(len(train), size=count, replace=False)
+    train_labels[where] = _stream(seed, _NOISE_LABEL).integers(num_classes, size=count)
+    relabelled[where] = True
+
+    return BiasedSplit(
+        valid_indices=torch.from_numpy(valid).long(),
+        train_indices=torch.from_numpy(train).long(),
+        train_labels=torch.from_numpy(train_labels).long(),
+        relabelled=torch.from_numpy(relabelled),
+    )
+
+
+def split_cache_path(data_root, dataset, seed, ir, nr, sr):
+    return Path(data_root) / dataset / f"run{seed}" / f"split_ir{ir:g}_sr{sr:g}_nr{nr:g}.pt"
+
+
+def load_or_build_split(labels, dataset_cfg, data_root, ir, nr, sr, seed):
+    """The cached split of (dataset, ir, nr, sr, seed), built and written atomically when missing."""
+    path = split_cache_path(data_root, dataset_cfg.name, seed, ir, nr, sr)
+    key = {"dataset": dataset_cfg.name, "seed": seed, "ir": float(ir), "nr": float(nr), "sr": float(sr),
+           "num_samples": len(labels), "valid_size": dataset_cfg.valid_size}
+    if path.exists():
+        return _read_split(path, key)
+    split = build_biased_split(labels, dataset_cfg.num_classes, dataset_cfg.valid_size, ir, nr, sr, seed)
+    atomic_torch_save(path, {"key": key, **split.tensors()})
+    return split
+
+
+def _read_split(path, key):
+    try:
+        saved = torch.load(path, weights_only=True)
+        split = BiasedSplit(**{name: saved[name] for name in BiasedSplit.__dataclass_fields__})
+        consistent = len(split.train_indices) == len(split.train_labels) == len(split.relabelled)
+    except Exception as error:  # noqa: BLE001 - whatever broke, the file is unusable
+        raise UserError(f"corrupt split cache {path} ({type(error).__name__}): delete it to rebuild") from None
+    if not consistent:
+        raise UserError(f"corrupt split cache {path} (lengths differ): delete it to rebuild")
+    if saved["key"] != key:
+        raise UserError(f"split cache {path} was built for {saved['key']}, not {key}: delete it to rebuild")
+    return split
+
+
+def split_record(split, clean_labels, num_classes):
+    """What a run writes about its data: per-class counts and which train labels were redrawn or are wrong."""
+    clean = torch.as_tensor(clean_labels)[split.train_indices]
+    wrong = split.train_labels != clean
+    return {
+        "train_size": len(split.train_indices),
+        "valid_size": len(split.valid_indices),
+        "train_class_counts": torch.bincount(split.train_labels, minlength=num_classes).tolist(),
+        "train_clean_class_counts": torch.bincount(clean, minlength=num_classes).tolist(),
+        "valid_class_counts": torch.bincount(
+            torch.as_tensor(clean_labels)[split.valid_indices], minlength=num_classes
+        ).tolist(),
+        "relabelled_count": int(split.relabelled.sum()),
+        "wrong_label_count": int(wrong.sum()),
+        "relabelled": {
+            "index": split.train_indices[split.relabelled].tolist(),
+            "clean_label": clean[split.relabelled].tolist(),
+            "noisy_label": split.train_labels[split.relabelled].tolist(),
+        },
+    }

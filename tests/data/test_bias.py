@@ -1,0 +1,129 @@
+"""The biased train set: the reference recipe, purity, caching, and two builders at once."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from omegaconf import OmegaConf
+
+from autodo.data.bias import build_biased_split, load_or_build_split, split_cache_path, split_record
+from autodo.errors import UserError
+
+# 10 classes of 100 samples each
+LABELS = np.repeat(np.arange(10), 100)
+
+
+def split(ir=1, nr=0.0, sr=1.0, seed=0, valid_size=200):
+    return build_biased_split(LABELS, 10, valid_size, ir, nr, sr, seed)
+
+
+def test_validation_split_is_clean_stratified_and_disjoint():
+    s = split(ir=10, nr=0.3)
+    assert len(s.valid_indices) == 200
+    assert np.bincount(LABELS[s.valid_indices], minlength=10).tolist() == [20] * 10
+    assert not set(s.valid_indices.tolist()) & set(s.train_indices.tolist())
+
+
+def test_imbalance_keeps_first_half_and_cuts_the_rest_to_L_over_ir():
+    s = split(ir=10)
+    counts = np.bincount(LABELS[s.train_indices], minlength=10)
+    assert counts[:5].tolist() == [80] * 5  # kept whole
+    assert counts[5:].sum() == int(400 / 10)  # pooled, cut to int(L / ir) in total
+    assert torch.equal(s.train_labels, torch.from_numpy(LABELS[s.train_indices]))  # no noise asked
+
+
+def test_noise_redraws_round_nr_times_n_labels_uniformly():
+    s = split(ir=10, nr=0.25)
+    n = len(s.train_indices)
+    assert int(s.relabelled.sum()) == round(0.25 * n)
+    clean = torch.from_numpy(LABELS[s.train_indices])
+    assert torch.equal(s.train_labels[~s.relabelled], clean[~s.relabelled])
+    # the redrawn labels spread over all classes, minority ones included
+    assert set(s.train_labels[s.relabelled].tolist()) == set(range(10))
+
+
+def test_subsampling_happens_before_the_imbalance():
+    s = split(sr=0.5, ir=2)
+    majority = (LABELS[s.train_indices] < 5).sum()
+    assert majority + int(majority / 2) == len(s.train_indices)
+    assert len(s.train_indices) < 600
+
+
+def test_pure_function_of_its_arguments():
+    a, b = split(ir=10, nr=0.1, seed=3), split(ir=10, nr=0.1, seed=3)
+    for name, tensor in a.tensors().items():
+        assert torch.equal(tensor, b.tensors()[name])
+    assert not torch.equal(split(ir=10, nr=0.1, seed=4).train_indices, a.train_indices)
+
+
+def test_validation_split_depends_on_the_seed_only():
+    base = split(seed=5).valid_indices
+    assert torch.equal(split(ir=10, nr=0.2, sr=0.5, seed=5).valid_indices, base)
+
+
+def test_record_counts_and_wrong_labels():
+    s = split(ir=10, nr=0.5)
+    record = split_record(s, torch.from_numpy(LABELS), 10)
+    assert sum(record["train_class_counts"]) == record["train_size"] == len(s.train_indices)
+    assert record["train_clean_class_counts"][:5] == [80] * 5
+    assert record["relabelled_count"] == len(record["relabelled"]["index"])
+    wrong = sum(c != n for c, n in zip(record["relabelled"]["clean_label"], record["relabelled"]["noisy_label"]))
+    assert record["wrong_label_count"] == wrong > 0
+
+
+DATASET = OmegaConf.create({"name": "toy", "num_classes": 10, "valid_size": 200})
+
+
+def test_cache_is_written_once_and_reused(tmp_path):
+    first = load_or_build_split(LABELS, DATASET, tmp_path, 10, 0.1, 1.0, 2)
+    path = split_cache_path(tmp_path, "toy", 2, 10, 0.1, 1.0)
+    assert path.parent.name == "run2" and path.exists()
+    stamp = path.stat().st_mtime_ns
+    second = load_or_build_split(LABELS, DATASET, tmp_path, 10, 0.1, 1.0, 2)
+    assert path.stat().st_mtime_ns == stamp
+    assert torch.equal(first.train_labels, second.train_labels)
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary files left
+
+
+def test_corrupt_cache_is_a_one_line_error(tmp_path):
+    path = split_cache_path(tmp_path, "toy", 0, 1, 0.0, 1.0)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"garbage")
+    with pytest.raises(UserError) as info:
+        load_or_build_split(LABELS, DATASET, tmp_path, 1, 0.0, 1.0, 0)
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+def test_cache_of_another_data_set_is_refused(tmp_path):
+    load_or_build_split(LABELS, DATASET, tmp_path, 1, 0.0, 1.0, 0)
+    with pytest.raises(UserError, match="was built for"):
+        load_or_build_split(LABELS[:500], DATASET, tmp_path, 1, 0.0, 1.0, 0)
+
+
+BUILD = """
+import sys, numpy as np
+from omegaconf import OmegaConf
+from autodo.data.bias import load_or_build_split
+labels = np.repeat(np.arange(10), 3000)
+cfg = OmegaConf.create({"name": "toy", "num_classes": 10, "valid_size": 5000})
+load_or_build_split(labels, cfg, sys.argv[1], 10, 0.1, 1.0, 7)
+"""
+
+
+def test_two_processes_building_at_once_write_the_same_file(tmp_path):
+    path = split_cache_path(tmp_path, "toy", 7, 10, 0.1, 1.0)
+    contents = []
+    for _ in range(2):  # twice, to compare the bytes of a race against those of a second race
+        procs = [subprocess.Popen([sys.executable, "-c", BUILD, str(tmp_path)]) for _ in range(2)]
+        assert [p.wait(timeout=120) for p in procs] == [0, 0]
+        contents.append(path.read_bytes())
+        assert [p.name for p in path.parent.iterdir()] == [path.name]
+        path.unlink()
+    assert contents[0] == contents[1]
+    expected = build_biased_split(np.repeat(np.arange(10), 3000), 10, 5000, 10, 0.1, 1.0, 7)
+    path.write_bytes(contents[0])
+    loaded = load_or_build_split(np.repeat(np.arange(10), 3000), OmegaConf.create(
+        {"name": "toy", "num_classes": 10, "valid_size": 5000}), tmp_path, 10, 0.1, 1.0, 7)
+    assert torch.equal(loaded.train_labels, expected.train_labels)

@@ -1,0 +1,72 @@
+"""launch.py end to end: the run folder it writes, the numbers in it, skipping finished runs, bad input."""
+
+import json
+
+import pytest
+
+from autodo.data.bias import split_cache_path
+
+
+def read_run(run_dir):
+    metrics = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    return metrics, json.loads((run_dir / "result.json").read_text())
+
+
+def test_default_run_trains_digits_to_95_percent_and_is_not_redone(run_launch, tmp_path):
+    first = run_launch()
+    run_dir = tmp_path / "outputs" / "default"
+    assert f"run folder: {run_dir}" in first.stdout and "test accuracy: final" in first.stdout
+    metrics, result = read_run(run_dir)
+    assert [row["epoch"] for row in metrics] == list(range(1, 31)) == list(range(1, result["epochs"] + 1))
+    assert result["test_acc_final"] == metrics[-1]["test_acc"] >= 95.0
+    assert result["test_acc_best"] == max(row["test_acc"] for row in metrics)
+    assert len(result["test_per_class_acc"]) == 10 and result["wall_time_s"] > 0
+    assert result["config"]["dataset"]["name"] == "digits" and result["config"]["model"]["name"] == "small_cnn"
+    assert list((run_dir / "tb").glob("events.out.tfevents.*"))
+    assert (run_dir / "checkpoint.pt").exists() and (run_dir / ".hydra" / "config.yaml").exists()
+
+    stamp = (run_dir / "result.json").stat().st_mtime_ns
+    again = run_launch()
+    assert (run_dir / "result.json").stat().st_mtime_ns == stamp
+    assert f"final {result['test_acc_final']:.2f}%" in again.stdout
+
+
+def test_biased_run_records_its_data(run_launch, tmp_path):
+    run_launch("ir=10", "nr=0.2", "seed=1", "dataset.epochs=1")
+    run_dir = tmp_path / "outputs" / "dataset.epochs=1,ir=10,nr=0.2,seed=1"
+    split = json.loads((run_dir / "split.json").read_text())
+    majority = sum(split["train_clean_class_counts"][:5])
+    assert sum(split["train_clean_class_counts"][5:]) == int(majority / 10)
+    assert split["relabelled_count"] == round(0.2 * split["train_size"]) == len(split["relabelled"]["index"])
+    assert split_cache_path(tmp_path / "local_data", "digits", 1, 10, 0.2, 1.0).exists()
+    _, result = read_run(run_dir)
+    assert result["config"]["ir"] == 10 and result["config"]["nr"] == 0.2
+
+
+@pytest.mark.parametrize(
+    "override", ["ir=0.5", "nr=1", "sr=0", "ir=abc", "nr=x", "aug_model=FOO", "model=vgg", "colour=red", "ir=1,0"]
+)
+def test_bad_input_is_one_line_exit_2_and_nothing_written(run_launch, tmp_path, override):
+    proc = run_launch(override, check=False)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and override.split("=")[0] in lines[0]
+    assert not (tmp_path / "outputs").exists() and not (tmp_path / "local_data").exists()
+
+
+def test_corrupt_split_cache_is_refused_without_a_half_written_run(run_launch, tmp_path):
+    cache = split_cache_path(tmp_path / "local_data", "digits", 0, 1, 0.0, 1.0)
+    cache.parent.mkdir(parents=True)
+    cache.write_bytes(b"\x00" * 10)
+    proc = run_launch("dataset.epochs=1", check=False)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "corrupt split cache" in lines[0] and str(cache) in lines[0]
+    assert not (tmp_path / "outputs" / "dataset.epochs=1").exists()
+
+
+def test_help_lists_the_groups_and_their_options(run_launch):
+    out = run_launch("--help").stdout
+    assert "dataset: cifar10, cifar100, digits, fashion_mnist, imagenet, mnist, svhn, svhn_extra" in out
+    for group in ("aug_model: NONE", "los_model: NONE", "hyper_opt: NONE", "model: resnet18, small_cnn"):
+        assert group in out

@@ -1,0 +1,45 @@
+"""Finding finished runs (autodo.results) and listing them (aggregate.py)."""
+
+import json
+import sys
+
+from conftest import REPO
+
+from autodo.results import load_runs
+
+sys.path.insert(0, str(REPO))
+import aggregate  # noqa: E402
+
+
+def make_run(folder, seed, acc, result=True):
+    (folder / ".hydra").mkdir(parents=True)
+    (folder / ".hydra" / "config.yaml").write_text("seed: 0\n")
+    if result is True:
+        config = {"dataset": {"name": "digits"}, "model": {"name": "small_cnn"}, "aug_model": {"name": "NONE"},
+                  "los_model": {"name": "NONE"}, "hyper_opt": {"name": "NONE"}, "ir": 10, "nr": 0.1, "sr": 1.0,
+                  "seed": seed}
+        metrics = dict(epochs=3, test_acc_final=acc, test_acc_best=acc + 1, test_acc_at_best_valid=acc,
+                       majority_acc=acc + 2, minority_acc=acc - 2, wall_time_s=1.0)
+        (folder / "result.json").write_text(json.dumps({"config": config, **metrics}))
+    elif result:
+        (folder / "result.json").write_text(result)
+
+
+def test_finished_runs_become_rows_and_the_rest_are_counted(tmp_path, capsys):
+    make_run(tmp_path / "sweep" / "seed=0", 0, 90.0)
+    make_run(tmp_path / "sweep" / "deeper" / "seed=1", 1, 80.0)
+    make_run(tmp_path / "sweep" / "unfinished", 2, 0, result=False)
+    make_run(tmp_path / "sweep" / "corrupt", 3, 0, result='{"config": ')
+    runs, skipped = load_runs([tmp_path / "sweep"])
+    assert sorted(runs["seed"]) == [0, 1] and skipped == 2
+    assert sorted(runs["test_acc_final"]) == [80.0, 90.0] and set(runs["dataset"]) == {"digits"}
+
+    assert aggregate.main([str(tmp_path / "sweep"), "--csv", str(tmp_path / "runs.csv")]) == 0
+    out = capsys.readouterr().out
+    assert "2 finished runs; 2 unfinished, failed or corrupt run folders skipped" in out
+    assert (tmp_path / "runs.csv").read_text().count("\n") == 3
+
+
+def test_missing_folder_is_an_error(tmp_path, capsys):
+    assert aggregate.main([str(tmp_path / "nope")]) == 2
+    assert "is not a folder" in capsys.readouterr().err

@@ -1,0 +1,65 @@
+"""A run killed with SIGKILL at any point and relaunched ends with the same numbers as an uninterrupted run."""
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+from conftest import REPO
+
+ARGS = ["ir=10", "nr=0.1", "dataset.epochs=12", "dataset.batch_size=8"]
+RUN = "dataset.batch_size=8,dataset.epochs=12,ir=10,nr=0.1"
+# when to kill: (epochs finished at least, then a random delay of up to this many seconds)
+KILLS = [(0, 1.0), (2, 0.4), (5, 0.4), (9, 0.4)]
+
+
+def comparable(result):
+    return {k: v for k, v in result.items() if k != "wall_time_s"}
+
+
+def start(cwd):
+    return subprocess.Popen([sys.executable, str(REPO / "launch.py"), *ARGS], cwd=cwd,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def epochs_done(run_dir):
+    try:
+        return len((run_dir / "metrics.jsonl").read_text().splitlines())
+    except FileNotFoundError:
+        return 0
+
+
+def kill_after(proc, run_dir, epochs, max_delay, rng):
+    """SIGKILL ``proc`` a random moment after ``epochs`` epochs are on disk; False if it finished first."""
+    deadline = time.time() + 120
+    while proc.poll() is None and epochs_done(run_dir) < epochs and time.time() < deadline:
+        time.sleep(0.005)
+    time.sleep(rng.uniform(0.0, max_delay))
+    killed = proc.poll() is None
+    if killed:
+        os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    return killed
+
+
+def test_sigkill_anywhere_then_relaunch_gives_the_same_result(tmp_path):
+    reference_dir, killed_dir = tmp_path / "reference", tmp_path / "killed"
+    reference_dir.mkdir(), killed_dir.mkdir()
+    assert start(reference_dir).wait(timeout=300) == 0
+    reference = json.loads((reference_dir / "outputs" / RUN / "result.json").read_text())
+
+    rng = random.Random(0)
+    run_dir = killed_dir / "outputs" / RUN
+    killed = [kill_after(start(killed_dir), run_dir, epochs, delay, rng) for epochs, delay in KILLS]
+    assert sum(killed) >= 3, killed  # the run was really interrupted, at several points
+    assert not (run_dir / "result.json").exists()
+    assert start(killed_dir).wait(timeout=300) == 0
+
+    result = json.loads((run_dir / "result.json").read_text())
+    assert comparable(result) == comparable(reference)
+    lines = (run_dir / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["epoch"] for line in lines] == list(range(1, 13))
+    assert not [p for p in run_dir.iterdir() if p.name.endswith(".tmp")]
