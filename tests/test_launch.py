@@ -2,7 +2,9 @@
 
 import json
 
+import numpy as np
 import pytest
+from fakes import write_cifar, write_image_folder
 
 from autodo.data.bias import split_cache_path
 
@@ -70,3 +72,29 @@ def test_help_lists_the_groups_and_their_options(run_launch):
     assert "dataset: cifar10, cifar100, digits, fashion_mnist, imagenet, mnist, svhn, svhn_extra" in out
     for group in ("aug_model: NONE", "los_model: NONE", "hyper_opt: NONE", "model: resnet18, small_cnn"):
         assert group in out
+
+
+def test_cifar10_with_the_standard_augmentation(run_launch, tmp_path):
+    files = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
+    write_cifar(tmp_path / "local_data" / "cifar10" / "cifar-10-batches-py", files, b"labels", n=20)
+    run_launch("dataset=cifar10", "model=wrn16_4", "model.encoder.widen_factor=1", "dataset.valid_size=20",
+               "dataset.epochs=2", "dataset.batch_size=16", "ir=2", "nr=0.1")
+    run_dir = next((tmp_path / "outputs").iterdir())
+    metrics, result = read_run(run_dir)
+    assert len(metrics) == 2 and len(result["test_per_class_acc"]) == 10
+    assert json.loads((run_dir / "split.json").read_text())["valid_class_counts"] == [2] * 10
+
+
+def test_imagenet_folder_with_worker_processes(run_launch, tmp_path):
+    rng = np.random.default_rng(0)
+    write_image_folder(tmp_path / "inet" / "train", 4, 5, rng)
+    write_image_folder(tmp_path / "inet" / "val", 4, 2, rng)
+    run_launch("dataset=imagenet", f"dataset.path={tmp_path / 'inet'}", "dataset.num_classes=4",
+               "dataset.valid_size=0.25", "dataset.resize=20", "dataset.crop=16", "model=small_cnn",
+               "dataset.epochs=1", "dataset.batch_size=4", "eval_batch_size=3", "num_workers=2")
+    run_dir = next((tmp_path / "outputs").iterdir())
+    _, result = read_run(run_dir)
+    assert "_inet" not in run_dir.name  # the data path does not name the run
+    split = json.loads((run_dir / "split.json").read_text())
+    assert split["valid_size"] == 5 and split["train_size"] == 15
+    assert len(result["test_per_class_acc"]) == 4

@@ -1,36 +1,13 @@
 """The readers, on small files the tests write in each data set's real on-disk format."""
 
-import gzip
-import pickle
-
 import numpy as np
 import pytest
-import scipy.io
 from omegaconf import OmegaConf
 
 from autodo.data import sources
 from autodo.data.sources import load_source, read_idx
 from autodo.errors import UserError
-
-
-def write_idx(path, array, gz):
-    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
-    data = header + array.astype(np.uint8).tobytes()
-    path.write_bytes(gzip.compress(data) if gz else data)
-
-
-def write_mnist_files(folder, gz, n_train=12, n_test=5):
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(0)
-    arrays = {}
-    for split, n in (("train", n_train), ("t10k", n_test)):
-        images = rng.integers(0, 256, size=(n, 28, 28))
-        labels = rng.integers(0, 10, size=n)
-        suffix = ".gz" if gz else ""
-        write_idx(folder / f"{split}-images-idx3-ubyte{suffix}", images, gz)
-        write_idx(folder / f"{split}-labels-idx1-ubyte{suffix}", labels, gz)
-        arrays[split] = (images, labels)
-    return arrays
+from fakes import write_cifar, write_idx, write_mnist_files, write_svhn
 
 
 def cfg(name, **extra):
@@ -71,19 +48,6 @@ def test_mnist(tmp_path):
     assert np.array_equal(train.labels.numpy(), arrays["train"][1]) and len(test) == 5
 
 
-def write_cifar(folder, files, label_key, n=4):
-    folder.mkdir(parents=True)
-    rng = np.random.default_rng(1)
-    written = {}
-    for name in files:
-        data = rng.integers(0, 256, size=(n, 3072)).astype(np.uint8)
-        labels = rng.integers(0, 10, size=n).tolist()
-        with open(folder / name, "wb") as f:
-            pickle.dump({b"data": data, label_key: labels}, f)
-        written[name] = (data, labels)
-    return written
-
-
 def test_cifar10(tmp_path):
     files = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
     written = write_cifar(tmp_path / "cifar10" / "cifar-10-batches-py", files, b"labels")
@@ -98,15 +62,6 @@ def test_cifar100(tmp_path):
     write_cifar(tmp_path / "cifar100" / "cifar-100-python", ["train", "test"], b"fine_labels")
     train, test = load_source(cfg("cifar100"), tmp_path)
     assert len(train) == 4 and len(test) == 4
-
-
-def write_svhn(folder, split, n):
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(len(split))
-    x = rng.integers(0, 256, size=(32, 32, 3, n)).astype(np.uint8)
-    y = rng.integers(1, 11, size=(n, 1))  # SVHN labels digit 0 as 10
-    scipy.io.savemat(folder / f"{split}_32x32.mat", {"X": x, "y": y})
-    return x, y
 
 
 def test_svhn_and_svhn_extra(tmp_path):
