@@ -53,6 +53,15 @@ def group_options(conf_dir, group):
 def validate_config(cfg):
     for key in SCALAR_RULES:
         check_value(key, OmegaConf.select(cfg, key))
+    if cfg.hyper_opt.name != "NONE":
+        learned = cfg.aug_model.name in ("SHA", "SEP") or cfg.los_model.weights or cfg.los_model.soft_labels
+        if not learned:
+            raise UserError(f"hyper_opt={cfg.hyper_opt.name} has nothing to learn with aug_model="
+                            f"{cfg.aug_model.name} los_model={cfg.los_model.name}: use aug_model=SHA or SEP, "
+                            "or los_model=WGHT, SOFT or BOTH")
+        if not 0 <= cfg.dataset.hyper_start_epoch < cfg.dataset.epochs:
+            raise UserError(f"dataset.hyper_start_epoch={cfg.dataset.hyper_start_epoch} is not allowed: it must "
+                            f"be in [0, dataset.epochs={cfg.dataset.epochs}) for hyper_opt={cfg.hyper_opt.name}")
     if cfg.device == "cuda":
         import torch
 

@@ -9,20 +9,26 @@ def _autocast(device, amp):
     return torch.autocast(device_type=device.type, enabled=amp and device.type == "cuda")
 
 
-def train_one_epoch(model, loader, transform, optimizer, scheduler, scaler, device, amp, desc="train"):
-    """Cross-entropy training on the loader's (possibly noisy) labels; returns mean loss and accuracy (%)."""
+def train_one_epoch(model, loader, transform, aug_model, loss_model, optimizer, scheduler, scaler, device, amp,
+                    desc="train"):
+    """One pass of the network over the train subset with lambda fixed: the loss model's (weighted) loss of
+    the (augmented) images. Returns the mean loss and the accuracy (%) against the given labels."""
     model.train()
+    parameters = list(model.parameters())
     loss_sum = torch.zeros((), device=device)
     correct = torch.zeros((), device=device, dtype=torch.long)
     seen = 0
-    for images, labels, _ in tqdm(loader, desc=desc, leave=False, disable=None):
+    for images, labels, index in tqdm(loader, desc=desc, leave=False, disable=None):
         images = transform(images.to(device, non_blocking=True))
-        labels = labels.to(device, non_blocking=True)
+        labels, index = labels.to(device, non_blocking=True), index.to(device, non_blocking=True)
+        if aug_model is not None:
+            images = aug_model(images, index)
         with _autocast(device, amp):
             logits = model(images)
-            loss = F.cross_entropy(logits, labels)
+            loss = loss_model(logits, index)
         optimizer.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
+        # gradients for the network only: lambda is not updated here, so none are computed for it
+        scaler.scale(loss).backward(inputs=parameters)
         scaler.step(optimizer)
         scaler.update()
         scheduler.step()

@@ -16,9 +16,12 @@ from omegaconf import OmegaConf
 from autodo.checkpoint import load_checkpoint, save_checkpoint
 from autodo.config import validate_config
 from autodo.data.pipeline import build_run_data
+from autodo.augment.affine import LearnedAffine
 from autodo.engine import evaluate, train_one_epoch
+from autodo.hyper.optimizer import HyperOptimizer, hyper_epoch
 from autodo.io import atomic_write_json, atomic_write_jsonl
-from autodo.metrics import summarize_run
+from autodo.losses import LossModel
+from autodo.metrics import hyper_diagnostics, summarize_run
 from autodo.models import build_classifier
 from autodo.schedule import WarmupCosine
 
@@ -44,6 +47,11 @@ def build_optimizer(cfg, model, steps_per_epoch):
     return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
 
 
+def build_aug_model(name, num_samples):
+    """The learned augmentation of SHA (one row for all samples) or SEP (a row per sample), else None."""
+    return {"SHA": lambda: LearnedAffine(1), "SEP": lambda: LearnedAffine(num_samples)}.get(name, lambda: None)()
+
+
 def run_experiment(cfg, run_dir, data_root):
     """Train and evaluate one configuration in ``run_dir``; return the contents of its ``result.json``."""
     validate_config(cfg)
@@ -61,17 +69,32 @@ def run_experiment(cfg, run_dir, data_root):
     log.info("train %d (%d relabelled), valid %d, test %d images", data.record["train_size"],
              data.record["relabelled_count"], data.record["valid_size"], len(data.test_loader.dataset))
 
-    # ============ model and optimiser ============
-    model = build_classifier(cfg.model, cfg.dataset.in_channels, cfg.dataset.num_classes).to(device)
+    # ============ model, lambda and optimisers ============
+    num_classes = cfg.dataset.num_classes
+    model = build_classifier(cfg.model, cfg.dataset.in_channels, num_classes).to(device)
     data.train_transform.to(device)
     data.eval_transform.to(device)
     optimizer, scheduler = build_optimizer(cfg, model, steps_per_epoch=len(data.train_loader))
     amp = cfg.amp and device.type == "cuda"
     scaler = torch.amp.GradScaler(device.type, enabled=amp)
+    train_labels = data.train_loader.dataset.labels
+    loss_model = LossModel(train_labels, num_classes, cfg.los_model.weights, cfg.los_model.soft_labels,
+                           symmetric=cfg.ir > 1 or cfg.nr > 0).to(device)
+    aug_model = build_aug_model(cfg.aug_model.name, len(train_labels))
+    state = {"model": model, "optimizer": optimizer, "scheduler": scheduler, "scaler": scaler,
+             "loss_model": loss_model}
+    if aug_model is not None:
+        state["aug_model"] = aug_model.to(device)
+    hyper = None
+    if cfg.hyper_opt.name != "NONE":
+        lambdas = [*loss_model.parameters(), *(aug_model.parameters() if aug_model is not None else [])]
+        hyper_steps = len(data.hyper_train_loader)
+        hyper = HyperOptimizer(cfg.hyper_opt, lambdas, (cfg.dataset.epochs - cfg.dataset.hyper_start_epoch) *
+                               hyper_steps, cfg.hyper_opt.warmup_epochs * hyper_steps)
+        state["hyper"] = hyper
 
     # ============ resume ============
-    state = {"model": model, "optimizer": optimizer, "scheduler": scheduler, "scaler": scaler}
-    history = load_checkpoint(run_dir / CHECKPOINT, state, data.shuffle_generator, device)
+    history = load_checkpoint(run_dir / CHECKPOINT, state, data.generators, device)
     start_epoch = len(history)
     if start_epoch:
         log.info("resuming after epoch %d from %s", start_epoch, run_dir / CHECKPOINT)
@@ -85,26 +108,34 @@ def run_experiment(cfg, run_dir, data_root):
         for epoch in range(start_epoch, cfg.dataset.epochs):
             epoch_start = time.perf_counter()
             lr = optimizer.param_groups[0]["lr"]
-            train = train_one_epoch(model, data.train_loader, data.train_transform, optimizer, scheduler, scaler,
-                                    device, amp, desc=f"epoch {epoch + 1}/{cfg.dataset.epochs}")
-            valid = evaluate(model, data.valid_loader, data.eval_transform, device, cfg.dataset.num_classes, amp)
-            test = evaluate(model, data.test_loader, data.eval_transform, device, cfg.dataset.num_classes, amp)
-            row = {"epoch": epoch + 1, "lr": lr, "train_loss": train["loss"], "train_acc": train["acc"],
-                   "valid_loss": valid["loss"], "valid_acc": valid["acc"], "test_loss": test["loss"],
-                   "test_acc": test["acc"], "test_per_class_acc": test["per_class_acc"],
-                   "epoch_time_s": time.perf_counter() - epoch_start}
+            row = {"epoch": epoch + 1, "lr": lr}
+            if hyper is not None and epoch >= cfg.dataset.hyper_start_epoch:
+                row["hyper_lr"] = hyper.optimizer.param_groups[0]["lr"]
+                row.update(hyper_epoch(hyper, model, data, aug_model, loss_model, device, lr))
+            train = train_one_epoch(model, data.train_loader, data.train_transform, aug_model, loss_model,
+                                    optimizer, scheduler, scaler, device, amp,
+                                    desc=f"epoch {epoch + 1}/{cfg.dataset.epochs}")
+            valid = evaluate(model, data.valid_loader, data.eval_transform, device, num_classes, amp)
+            test = evaluate(model, data.test_loader, data.eval_transform, device, num_classes, amp)
+            row.update({"train_loss": train["loss"], "train_acc": train["acc"], "valid_loss": valid["loss"],
+                        "valid_acc": valid["acc"], "test_loss": test["loss"], "test_acc": test["acc"],
+                        "test_per_class_acc": test["per_class_acc"]})
+            row.update(hyper_diagnostics(loss_model, aug_model, train_labels, data.clean_train_labels,
+                                         num_classes))
+            row["epoch_time_s"] = time.perf_counter() - epoch_start
             history.append(row)
-            save_checkpoint(run_dir / CHECKPOINT, state, data.shuffle_generator, history)
+            save_checkpoint(run_dir / CHECKPOINT, state, data.generators, history)
             atomic_write_jsonl(run_dir / METRICS, history)
-            for key in ("lr", "train_loss", "train_acc", "valid_loss", "valid_acc", "test_loss", "test_acc"):
-                writer.add_scalar(key, row[key], epoch + 1)
+            for key, value in row.items():
+                if key not in ("epoch", "test_per_class_acc"):
+                    writer.add_scalar(key, value, epoch + 1)
             log.info("epoch %d/%d  train loss %.4f  valid acc %.2f  test acc %.2f  (%.1fs)", epoch + 1,
                      cfg.dataset.epochs, train["loss"], valid["acc"], test["acc"], row["epoch_time_s"])
 
     # ============ result ============
     result = {
         "config": OmegaConf.to_container(cfg, resolve=True),
-        **summarize_run(history, cfg.dataset.num_classes),
+        **summarize_run(history, num_classes),
         # the epochs' own times, so that a resumed run does not count the time it lay dead
         "wall_time_s": setup_time + sum(row["epoch_time_s"] for row in history),
     }

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from autodo.config import check_overrides, run_name, validate_config
+from autodo.config import check_overrides, register_resolvers, run_name, validate_config
 from autodo.errors import UserError
 
 CONF = Path(__file__).resolve().parent.parent / "conf"
@@ -22,7 +22,7 @@ CONF = Path(__file__).resolve().parent.parent / "conf"
         ("seed=1.5", "seed must be an integer >= 0"),
         ("dataset.epochs=0", "dataset.epochs must be an integer > 0"),
         ("device=gpu", "device must be one of auto, cpu, cuda"),
-        ("aug_model=FOO", "aug_model must be one of NONE"),
+        ("aug_model=FOO", "aug_model must be one of NONE, RAND, SEP, SHA, TRIVIAL"),
         ("dataset=nope", "dataset must be one of cifar10, cifar100, digits"),
         ("ir=1,10,0", "ir=0 is not allowed"),
         ("frobnicate=1", "unknown option 'frobnicate'"),
@@ -43,13 +43,34 @@ def test_good_overrides_pass(args):
     check_overrides(args, CONF)
 
 
+def composed(*overrides):
+    from hydra import compose, initialize_config_dir
+
+    register_resolvers()
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        return compose("config", overrides=list(overrides))
+
+
 def test_validate_config_checks_the_composed_values():
-    cfg = OmegaConf.load(CONF / "config.yaml")
-    cfg.dataset = {"epochs": 2, "warmup_epochs": 0, "batch_size": 8, "lr": 0.1}
+    cfg = composed("aug_model=SEP", "los_model=BOTH", "hyper_opt=HES")
     validate_config(cfg)
     cfg.nr = 1.5
     with pytest.raises(UserError, match="nr=1.5"):
         validate_config(cfg)
+
+
+@pytest.mark.parametrize("method", ["HES", "UNROLL"])
+def test_hyper_opt_with_nothing_to_learn_is_refused(method):
+    with pytest.raises(UserError, match=f"hyper_opt={method} has nothing to learn"):
+        validate_config(composed(f"hyper_opt={method}", "aug_model=RAND", "los_model=NONE"))
+    validate_config(composed(f"hyper_opt={method}", "aug_model=RAND", "los_model=WGHT"))
+    validate_config(composed(f"hyper_opt={method}", "aug_model=SHA", "los_model=NONE"))
+
+
+def test_hyper_start_must_fall_inside_the_run():
+    with pytest.raises(UserError, match="dataset.hyper_start_epoch=10"):
+        validate_config(composed("hyper_opt=HES", "los_model=WGHT", "dataset.epochs=10"))
+    validate_config(composed("hyper_opt=NONE", "dataset.epochs=10"))
 
 
 def test_run_name():

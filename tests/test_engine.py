@@ -4,6 +4,7 @@ from autodo.data.datasets import LabelledSubset, make_loader
 from autodo.data.sources import TensorImages
 from autodo.data.transforms import BatchTransform
 from autodo.engine import evaluate, train_one_epoch
+from autodo.losses import LossModel
 
 
 def toy_loader(n=40, batch=8, shuffle=False):
@@ -37,8 +38,10 @@ def test_train_one_epoch_steps_optimiser_and_scheduler_once_per_batch():
     optimizer = torch.optim.SGD(net.parameters(), lr=0.1)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
     before = [p.clone() for p in net.parameters()]
-    stats = train_one_epoch(net, loader, BatchTransform([0.5], [0.25]), optimizer, scheduler,
+    loss_model = LossModel(loader.dataset.labels, 3, learn_weights=True, learn_soft_labels=False, symmetric=False)
+    stats = train_one_epoch(net, loader, BatchTransform([0.5], [0.25]), None, loss_model, optimizer, scheduler,
                             torch.amp.GradScaler("cpu", enabled=False), torch.device("cpu"), amp=False)
     assert scheduler.last_epoch == len(loader) == 5
     assert all(not torch.equal(a, b) for a, b in zip(before, net.parameters()))
     assert stats["loss"] > 0 and 0 <= stats["acc"] <= 100
+    assert loss_model.weight_logits.grad is None  # lambda gets no gradient from the network's step

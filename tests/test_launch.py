@@ -70,7 +70,8 @@ def test_corrupt_split_cache_is_refused_without_a_half_written_run(run_launch, t
 def test_help_lists_the_groups_and_their_options(run_launch):
     out = run_launch("--help").stdout
     assert "dataset: cifar10, cifar100, digits, fashion_mnist, imagenet, mnist, svhn, svhn_extra" in out
-    for group in ("aug_model: NONE", "los_model: NONE", "hyper_opt: NONE", "model: resnet18, small_cnn"):
+    for group in ("aug_model: NONE, RAND, SEP, SHA, TRIVIAL", "los_model: BOTH, NONE, SOFT, WGHT",
+                  "hyper_opt: HES, NONE, UNROLL", "model: resnet18, small_cnn"):
         assert group in out
 
 

@@ -15,3 +15,25 @@ def test_final_best_and_best_validation_selection():
     # the first of the tied best-validation epochs
     assert summary["test_acc_at_best_valid"] == 70 and summary["best_valid_epoch"] == 2
     assert summary["majority_acc"] == pytest.approx(95) and summary["minority_acc"] == pytest.approx(30)
+
+
+def test_hyper_diagnostics_against_a_direct_computation():
+    import torch
+
+    from autodo.losses import LossModel
+    from autodo.metrics import hyper_diagnostics
+
+    given = torch.tensor([0, 1, 2, 3, 0, 3])
+    clean = torch.tensor([0, 1, 2, 2, 1, 3])  # samples 3 and 4 are wrong
+    model = LossModel(given, 4, learn_weights=True, learn_soft_labels=True, symmetric=True)
+    with torch.no_grad():
+        model.weight_logits.copy_(torch.tensor([1.0, 2.0, 0.5, -3.0, -1.0, 0.0]))
+        model.label_logits[3] = torch.tensor([0.0, 0.0, 9.0, 0.0])  # corrected to 2
+        model.label_logits[5] = torch.tensor([0.0, 9.0, 0.0, 0.0])  # a right label broken
+    stats = hyper_diagnostics(model, None, given, clean, 4)
+    weights = model.weights()
+    assert stats["weight_majority"] == pytest.approx(weights[[0, 1, 4]].mean().item())
+    assert stats["weight_minority"] == pytest.approx(weights[[2, 3, 5]].mean().item())
+    # the two wrong samples have the two lowest weights: a perfect ranking
+    assert stats["weight_noise_auroc"] == pytest.approx(1.0)
+    assert stats["soft_corrected"] == pytest.approx(0.5) and stats["soft_broken"] == pytest.approx(0.25)

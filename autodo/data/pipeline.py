@@ -1,9 +1,10 @@
-"""From a data-set config to the three loaders of a run: biased train, clean validation, test."""
+"""From a config to the loaders of a run: biased train, clean validation, test, and the hyper pass's."""
 
 from dataclasses import dataclass
 
 import torch
 
+from autodo.augment.policies import build_policy
 from autodo.data.bias import load_or_build_split, split_record
 from autodo.data.datasets import LabelledSubset, make_loader
 from autodo.data.sources import load_source
@@ -15,10 +16,21 @@ class RunData:
     train_loader: torch.utils.data.DataLoader
     valid_loader: torch.utils.data.DataLoader
     test_loader: torch.utils.data.DataLoader
+    # the hyper pass: train and clean validation batches of dataset.hyper_batch_size (None without hyper_opt)
+    hyper_train_loader: torch.utils.data.DataLoader
+    hyper_valid_loader: torch.utils.data.DataLoader
     train_transform: torch.nn.Module  # uint8 batch -> augmented, normalised float batch (on the device)
     eval_transform: torch.nn.Module  # uint8 batch -> normalised float batch
-    shuffle_generator: torch.Generator  # drives the train order: saved in checkpoints
+    generators: dict  # the random streams of the shuffled loaders: saved in checkpoints
+    clean_train_labels: torch.Tensor  # for diagnostics only: which train labels are wrong
     record: dict  # sizes, per-class counts and relabelled samples of the biased train set
+
+
+def _compose(*transforms):
+    from torchvision.transforms import v2
+
+    transforms = [t for t in transforms if t is not None]
+    return v2.Compose(transforms) if transforms else None
 
 
 def build_run_data(cfg, data_root, device):
@@ -27,21 +39,36 @@ def build_run_data(cfg, data_root, device):
     split = load_or_build_split(train_source.labels, dataset_cfg, data_root, cfg.ir, cfg.nr, cfg.sr, cfg.seed)
 
     item_train, item_eval = build_item_transforms(dataset_cfg)
+    item_train = _compose(item_train, build_policy(cfg.aug_model.name, dataset_cfg))
     clean = train_source.labels
     train_set = LabelledSubset(train_source, split.train_indices, split.train_labels, item_train)
     valid_set = LabelledSubset(train_source, split.valid_indices, clean[split.valid_indices], item_eval)
     test_set = LabelledSubset(test_source, torch.arange(len(test_source)), test_source.labels, item_eval)
 
-    generator = torch.Generator().manual_seed(cfg.seed)
-    pin = device.type == "cuda"
-    loader_args = {"num_workers": cfg.num_workers, "pin_memory": pin}
+    generators = {"train": torch.Generator().manual_seed(cfg.seed)}
+    loader_args = {"num_workers": cfg.num_workers, "pin_memory": device.type == "cuda"}
+    hyper_loaders = (None, None)
+    if cfg.hyper_opt.name != "NONE":
+        generators["hyper_train"] = torch.Generator().manual_seed(cfg.seed + 1)
+        generators["hyper_valid"] = torch.Generator().manual_seed(cfg.seed + 2)
+        batch = dataset_cfg.hyper_batch_size
+        hyper_loaders = (
+            make_loader(train_set, batch, shuffle=True, drop_last=True, generator=generators["hyper_train"],
+                        **loader_args),
+            make_loader(valid_set, batch, shuffle=True, drop_last=True, generator=generators["hyper_valid"],
+                        **loader_args),
+        )
     image_size = (dataset_cfg.crop,) * 2 if dataset_cfg.get("crop") else tuple(train_source.images.shape[-2:])
     return RunData(
-        train_loader=make_loader(train_set, dataset_cfg.batch_size, shuffle=True, generator=generator, **loader_args),
+        train_loader=make_loader(train_set, dataset_cfg.batch_size, shuffle=True, generator=generators["train"],
+                                 **loader_args),
         valid_loader=make_loader(valid_set, cfg.eval_batch_size, shuffle=False, **loader_args),
         test_loader=make_loader(test_set, cfg.eval_batch_size, shuffle=False, **loader_args),
+        hyper_train_loader=hyper_loaders[0],
+        hyper_valid_loader=hyper_loaders[1],
         train_transform=build_train_transform(dataset_cfg.augment, image_size, dataset_cfg.mean, dataset_cfg.std),
         eval_transform=BatchTransform(dataset_cfg.mean, dataset_cfg.std),
-        shuffle_generator=generator,
+        generators=generators,
+        clean_train_labels=clean[split.train_indices],
         record=split_record(split, clean, dataset_cfg.num_classes),
     )

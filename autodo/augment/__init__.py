@@ -1,0 +1,1 @@
+"""Augmentation models: fixed per-image policies (RAND, TRIVIAL) and the learned affine model (SHA, SEP)."""

@@ -1,0 +1,1 @@
+"""Hyperparameter optimisation: hypergradients of the validation loss with respect to lambda."""

@@ -1,0 +1,90 @@
+"""The hyper pass: one pass over the train subset per epoch in which lambda (augmentation and loss model)
+is updated by RMSprop on hypergradients, the network held fixed (eval mode, as in the reference).
+
+Each hyper step takes one train batch and one clean validation batch. The encoder runs without parameter
+gradients; only a learned augmentation needs the backward pass through it (to the input images).
+"""
+
+import torch
+import torch.nn.functional as F
+
+from autodo.hyper.gradients import implicit_hypergradient, unrolled_hypergradient
+from autodo.schedule import WarmupCosine
+
+
+class HyperOptimizer:
+    def __init__(self, hyper_cfg, hyperparameters, total_steps, warmup_steps):
+        self.cfg = hyper_cfg
+        self.hyperparameters = list(hyperparameters)
+        self.optimizer = torch.optim.RMSprop(self.hyperparameters, lr=hyper_cfg.lr)
+        schedule = WarmupCosine(total_steps, warmup_steps, hyper_cfg.min_lr_factor)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, schedule)
+
+    def state_dict(self):
+        return {"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict()}
+
+    def load_state_dict(self, state):
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+
+    def hypergradient(self, model, train_images, index, loss_model, valid_features, valid_labels, task_lr):
+        """dL_V/dlambda for one train batch (already augmented, with its graph to lambda_A)."""
+        if train_images.requires_grad:
+            train_features = model.encoder(train_images)
+        else:
+            with torch.no_grad():
+                train_features = model.encoder(train_images)
+        theta, bias = model.head.weight, model.head.bias
+        train_loss = loss_model(F.linear(train_features, theta, bias), index)
+
+        def valid_loss_at(weight):
+            return F.cross_entropy(F.linear(valid_features, weight, bias), valid_labels)
+
+        if self.cfg.name == "HES":
+            (valid_grad,) = torch.autograd.grad(valid_loss_at(theta), theta)
+            return implicit_hypergradient(train_loss, valid_grad, theta, self.hyperparameters,
+                                          self.cfg.neumann_terms, self.cfg.neumann_alpha)
+        return unrolled_hypergradient(train_loss, valid_loss_at, theta, self.hyperparameters, task_lr)
+
+    def step(self, grads):
+        """Apply ``grads``; returns their norm, or None (and no step) when any is not finite."""
+        grads = [torch.zeros_like(p) if g is None else g for p, g in zip(self.hyperparameters, grads)]
+        norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
+        if not torch.isfinite(norm):
+            return None
+        for parameter, grad in zip(self.hyperparameters, grads):
+            parameter.grad = grad
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scheduler.step()
+        return norm.item()
+
+
+def hyper_epoch(hyper, model, data, aug_model, loss_model, device, task_lr):
+    """One hyper pass over ``data.hyper_train_loader``, each step with the next batch of
+    ``data.hyper_valid_loader``; returns the mean hypergradient norm and the number of skipped steps."""
+    model.eval()
+    norms, skipped = [], 0
+    valid_batches = _cycle(data.hyper_valid_loader)
+    for images, _, index in data.hyper_train_loader:
+        valid_images, valid_labels, _ = next(valid_batches)
+        with torch.no_grad():
+            valid_features = model.encoder(data.eval_transform(valid_images.to(device)))
+        index = index.to(device)
+        images = data.train_transform(images.to(device))
+        if aug_model is not None:
+            images = aug_model(images, index)
+        grads = hyper.hypergradient(model, images, index, loss_model, valid_features,
+                                    valid_labels.to(device), task_lr)
+        norm = hyper.step(grads)
+        if norm is None:
+            skipped += 1
+        else:
+            norms.append(norm)
+    model.train()
+    return {"hypergrad_norm": sum(norms) / len(norms) if norms else float("nan"), "hyper_skipped": skipped}
+
+
+def _cycle(loader):
+    while True:
+        yield from loader

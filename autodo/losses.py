@@ -1,0 +1,64 @@
+"""The loss model: per-sample loss weights and soft labels, the hyperparameters lambda_W and lambda_S.
+
+Both tables are sized by the train subset (``index`` is a sample's position in it): ``weight_logits`` holds
+N floats and ``label_logits`` N x C floats (4 N C bytes, 2 MB for 50,000 samples and 10 classes; ImageNet's
+1M x 1000 table is 4 GB, and RMSprop keeps a second one).
+"""
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+_SOFTPLUS_AT_ZERO = math.log(2.0)
+
+
+class LossModel(nn.Module):
+    """Per-sample loss ``w_i * l_i`` averaged over the batch.
+
+    With learned weights, ``w_i = softplus(weight_logits_i) / ln 2`` (exactly 1 at the start, always positive),
+    else 1. With learned soft labels, ``l_i`` is the KL divergence between ``softmax(label_logits_i)`` (label
+    smoothing of the given label at the start) and the prediction, symmetric when the data are biased; else the
+    cross-entropy with the given label.
+    """
+
+    def __init__(self, labels, num_classes, learn_weights, learn_soft_labels, symmetric, smoothing=0.05):
+        super().__init__()
+        labels = torch.as_tensor(labels, dtype=torch.long)
+        self.symmetric = symmetric
+        self.register_buffer("given_labels", labels)
+        self.weight_logits = nn.Parameter(torch.zeros(len(labels))) if learn_weights else None
+        self.label_logits = None
+        if learn_soft_labels:
+            # softmax(d (onehot - 1/2)) with d = ln(1 - C + C/eps) is the label smoothed by eps
+            scale = math.log(1 - num_classes + num_classes / smoothing)
+            self.label_logits = nn.Parameter(scale * (F.one_hot(labels, num_classes).float() - 0.5))
+
+    def weights(self, index=None):
+        """The loss weights of the samples ``index`` (all by default)."""
+        if self.weight_logits is None:
+            size = len(self.given_labels) if index is None else len(index)
+            return torch.ones(size, device=self.given_labels.device)
+        logits = self.weight_logits if index is None else self.weight_logits[index]
+        return F.softplus(logits) / _SOFTPLUS_AT_ZERO
+
+    def labels(self):
+        """The hard labels the model now holds: the argmax of the soft labels, or the given labels."""
+        return self.given_labels if self.label_logits is None else self.label_logits.argmax(1)
+
+    def per_sample(self, logits, index):
+        """Unweighted per-sample losses of the ``logits`` of the train samples ``index``."""
+        if self.label_logits is None:
+            return F.cross_entropy(logits, self.given_labels[index], reduction="none")
+        log_target, log_prediction = F.log_softmax(self.label_logits[index], 1), F.log_softmax(logits, 1)
+        forward = F.kl_div(log_prediction, log_target, log_target=True, reduction="none").sum(1)
+        if not self.symmetric:
+            return forward
+        backward = F.kl_div(log_target, log_prediction, log_target=True, reduction="none").sum(1)
+        return 0.5 * (forward + backward)
+
+    def forward(self, logits, index):
+        if logits.dtype in (torch.float16, torch.bfloat16):  # mixed precision: the loss in float32
+            logits = logits.float()
+        return (self.weights(index) * self.per_sample(logits, index)).mean()

@@ -1,0 +1,96 @@
+"""The hypergradients against independent computations: linalg.solve, and finite differences of the
+validation loss at the exactly solved inner problem."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from autodo.hyper.gradients import implicit_hypergradient, neumann_inverse_hvp, unrolled_hypergradient
+
+
+def positive_definite(n, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    a = torch.randn(n, n, generator=g, dtype=torch.float64)
+    return a @ a.T / n + 0.5 * torch.eye(n, dtype=torch.float64)
+
+
+def test_neumann_series_converges_to_the_solve():
+    h = positive_definite(6)
+    v = torch.randn(6, dtype=torch.float64)
+    alpha = 1.0 / torch.linalg.eigvalsh(h).max().item()
+    approx = neumann_inverse_hvp(lambda x: h @ x, v, terms=400, alpha=alpha)
+    torch.testing.assert_close(approx, torch.linalg.solve(h, v), rtol=1e-8, atol=1e-8)
+
+
+def test_truncated_series_is_the_matrix_polynomial():
+    h, v = positive_definite(4, seed=1), torch.randn(4, dtype=torch.float64)
+    eye = torch.eye(4, dtype=torch.float64)
+    expected = 0.1 * sum(torch.linalg.matrix_power(eye - 0.1 * h, j) for j in range(6)) @ v
+    torch.testing.assert_close(neumann_inverse_hvp(lambda x: h @ x, v, terms=5, alpha=0.1), expected)
+
+
+# A tiny convex problem: a logistic-regression head theta (C x D) on fixed features, per-sample loss weights
+# lambda (the hyperparameters), L2 regularisation for strong convexity.
+N, D, C, REG = 12, 3, 3, 0.1
+gen = torch.Generator().manual_seed(0)
+X_TRAIN = torch.randn(N, D, generator=gen, dtype=torch.float64)
+Y_TRAIN = torch.randint(0, C, (N,), generator=gen)
+X_VALID = torch.randn(8, D, generator=gen, dtype=torch.float64)
+Y_VALID = torch.randint(0, C, (8,), generator=gen)
+
+
+def train_loss(theta, lam):
+    weights = F.softplus(lam)
+    per_sample = F.cross_entropy(X_TRAIN @ theta.T, Y_TRAIN, reduction="none")
+    return (weights * per_sample).mean() + 0.5 * REG * (theta ** 2).sum()
+
+
+def valid_loss(theta):
+    return F.cross_entropy(X_VALID @ theta.T, Y_VALID)
+
+
+def solve_inner(lam):
+    """theta*(lam) by Newton's method to machine precision."""
+    theta = torch.zeros(C * D, dtype=torch.float64)
+    for _ in range(50):
+        loss = lambda t: train_loss(t.view(C, D), lam)  # noqa: E731
+        grad = torch.autograd.functional.jacobian(loss, theta)
+        hess = torch.autograd.functional.hessian(loss, theta)
+        theta = theta - torch.linalg.solve(hess, grad)
+    return theta.view(C, D)
+
+
+def test_implicit_hypergradient_matches_finite_differences():
+    lam = torch.randn(N, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    theta = solve_inner(lam).requires_grad_()
+    lam_var = lam.clone().requires_grad_()
+    (valid_grad,) = torch.autograd.grad(valid_loss(theta), theta)
+    (hypergrad,) = implicit_hypergradient(train_loss(theta, lam_var), valid_grad, theta, [lam_var],
+                                          terms=300, alpha=1.0)
+    eps = 1e-5
+    for i in range(N):
+        step = torch.zeros(N, dtype=torch.float64)
+        step[i] = eps
+        numeric = (valid_loss(solve_inner(lam + step)) - valid_loss(solve_inner(lam - step))) / (2 * eps)
+        assert hypergrad[i].item() == pytest.approx(numeric.item(), rel=1e-4, abs=1e-8)
+
+
+def test_unrolled_hypergradient_matches_finite_differences_of_one_step():
+    lam = torch.randn(N, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
+    theta = torch.randn(C, D, generator=torch.Generator().manual_seed(5), dtype=torch.float64)
+    lr = 0.5
+
+    def after_one_step(lam_value):
+        t = theta.clone().requires_grad_()
+        (g,) = torch.autograd.grad(train_loss(t, lam_value), t)
+        return valid_loss(theta - lr * g)
+
+    lam_var = lam.clone().requires_grad_()
+    theta_var = theta.clone().requires_grad_()
+    (hypergrad,) = unrolled_hypergradient(train_loss(theta_var, lam_var), valid_loss, theta_var, [lam_var], lr)
+    eps = 1e-6
+    for i in range(N):
+        step = torch.zeros(N, dtype=torch.float64)
+        step[i] = eps
+        numeric = (after_one_step(lam + step) - after_one_step(lam - step)) / (2 * eps)
+        assert hypergrad[i].item() == pytest.approx(numeric.item(), rel=1e-5, abs=1e-10)

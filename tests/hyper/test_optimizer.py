@@ -1,0 +1,51 @@
+"""The hyper step: RMSprop on hypergradients, non-finite ones skipped, and a step that helps validation."""
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from omegaconf import OmegaConf
+
+from autodo.hyper.optimizer import HyperOptimizer
+from autodo.losses import LossModel
+from autodo.models.classifier import Classifier
+
+
+def hyper_cfg(name="HES", lr=0.05):
+    return OmegaConf.create({"name": name, "lr": lr, "min_lr_factor": 1e-3, "neumann_terms": 5,
+                             "neumann_alpha": 0.5})
+
+
+class Features(torch.nn.Module):
+    out_features = 4
+
+    def forward(self, x):
+        return x
+
+
+def test_non_finite_hypergradients_are_skipped():
+    lam = torch.nn.Parameter(torch.zeros(3))
+    hyper = HyperOptimizer(hyper_cfg(), [lam], total_steps=10, warmup_steps=0)
+    assert hyper.step([torch.tensor([1.0, float("nan"), 0.0])]) is None
+    assert torch.equal(lam.detach(), torch.zeros(3)) and hyper.scheduler.last_epoch == 0
+    norm = hyper.step([torch.tensor([3.0, 4.0, 0.0])])
+    assert norm == pytest.approx(5.0) and lam[0] < 0 and hyper.scheduler.last_epoch == 1
+
+
+@pytest.mark.parametrize("method", ["HES", "UNROLL"])
+def test_weights_move_toward_the_clean_samples(method):
+    """Two train samples, one with its label flipped: the hypergradient must lower the weight of the wrong one
+    and raise that of the right one (the validation set agrees with the right one)."""
+    torch.manual_seed(0)
+    model = Classifier(Features(), 2)
+    features = torch.tensor([[1.0, 0.0, 0.5, 0.0], [0.0, 1.0, 0.0, 0.5]])
+    given = torch.tensor([0, 0])  # the second sample's true class is 1
+    loss_model = LossModel(given, 2, learn_weights=True, learn_soft_labels=False, symmetric=True)
+    hyper = HyperOptimizer(hyper_cfg(method), [loss_model.weight_logits], total_steps=10, warmup_steps=0)
+    valid_features, valid_labels = features, torch.tensor([0, 1])
+    grads = hyper.hypergradient(model, features, torch.arange(2), loss_model, valid_features, valid_labels, 0.5)
+    hyper.step(grads)
+    weights = loss_model.weights()
+    assert weights[0] > 1 > weights[1]
+    assert math.isclose(hyper.optimizer.param_groups[0]["lr"], 0.05 * hyper.scheduler.lr_lambdas[0](1))

@@ -1,0 +1,50 @@
+"""Every augmentation model, loss model and hyper optimiser runs end to end on digits and reports what it
+learned."""
+
+import json
+
+import pytest
+
+COMMON = ["ir=10", "nr=0.2", "dataset.epochs=3", "dataset.hyper_start_epoch=1"]
+
+
+@pytest.mark.parametrize(
+    "method",
+    [
+        ["aug_model=RAND"],
+        ["aug_model=TRIVIAL"],
+        ["aug_model=SEP"],  # fixed at its start values
+        ["aug_model=SHA", "hyper_opt=HES"],
+        ["aug_model=SEP", "los_model=BOTH", "hyper_opt=HES"],
+        ["aug_model=SEP", "los_model=WGHT", "hyper_opt=UNROLL"],
+        ["los_model=SOFT", "hyper_opt=HES"],
+    ],
+    ids=lambda method: "+".join(m.split("=")[1] for m in method),
+)
+def test_method_runs_and_reports(run_launch, tmp_path, method):
+    run_launch(*COMMON, *method)
+    run_dir = next((tmp_path / "outputs").iterdir())
+    result = json.loads((run_dir / "result.json").read_text())
+    assert result["epochs"] == 3 and 0 <= result["test_acc_final"] <= 100
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    options = dict(m.split("=") for m in method)
+    learned_aug = options.get("aug_model") in ("SHA", "SEP")
+    hyper = options.get("hyper_opt", "NONE") != "NONE"
+    assert ("hypergrad_norm" in rows[0], "hypergrad_norm" in rows[-1]) == (False, hyper)
+    if hyper:
+        assert rows[-1]["hyper_skipped"] == 0 and rows[-1]["hypergrad_norm"] > 0
+    if learned_aug:
+        magnitudes = [rows[-1][f"aug_{op}_m"] for op in ("rotate", "scale_x")]
+        assert all(m != 0.5 for m in magnitudes) == hyper  # learned only with a hyper optimiser
+    los = options.get("los_model", "NONE")
+    assert ("weight_noise_auroc" in rows[-1]) == (los in ("WGHT", "BOTH"))
+    assert ("soft_corrected" in rows[-1]) == (los in ("SOFT", "BOTH"))
+    if los in ("WGHT", "BOTH"):
+        assert rows[-1]["weight_majority"] != 1.0 and 0 <= rows[-1]["weight_noise_auroc"] <= 1
+
+
+def test_nothing_to_learn_is_refused_and_leaves_nothing(run_launch, tmp_path):
+    proc = run_launch("hyper_opt=HES", check=False)
+    assert proc.returncode == 2 and "has nothing to learn" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "outputs" / "hyper_opt=HES").exists()
