@@ -29,12 +29,17 @@ SCALAR_RULES = {
     "seed": (lambda v: _is_int(v) and v >= 0, "an integer >= 0 (run index)"),
     "device": (lambda v: v in ("auto", "cpu", "cuda"), "one of auto, cpu, cuda"),
     "amp": (lambda v: isinstance(v, bool), "true or false"),
+    "overfit": (lambda v: isinstance(v, bool), "true or false"),
+    "oversplit": (lambda v: isinstance(v, bool), "true or false"),
     "num_workers": (lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
     "eval_batch_size": (lambda v: _is_int(v) and v > 0, "an integer > 0"),
     "dataset.epochs": (lambda v: _is_int(v) and v > 0, "an integer > 0"),
     "dataset.warmup_epochs": (lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
     "dataset.batch_size": (lambda v: _is_int(v) and v > 0, "an integer > 0"),
     "dataset.lr": (lambda v: _is_number(v) and v > 0, "a number > 0"),
+    "dataset.hyper_lr": (lambda v: _is_number(v) and v > 0, "a number > 0"),
+    "dataset.hyper_batch_size": (lambda v: _is_int(v) and v > 0, "an integer > 0"),
+    "dataset.hyper_warmup_epochs": (lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
 }
 
 

@@ -47,9 +47,12 @@ def build_optimizer(cfg, model, steps_per_epoch):
     return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
 
 
-def build_aug_model(name, num_samples):
+def build_aug_model(aug_cfg, num_samples):
     """The learned augmentation of SHA (one row for all samples) or SEP (a row per sample), else None."""
-    return {"SHA": lambda: LearnedAffine(1), "SEP": lambda: LearnedAffine(num_samples)}.get(name, lambda: None)()
+    if aug_cfg.name not in ("SHA", "SEP"):
+        return None
+    rows = 1 if aug_cfg.name == "SHA" else num_samples
+    return LearnedAffine(rows, aug_cfg.init_probability, aug_cfg.init_magnitude)
 
 
 def run_experiment(cfg, run_dir, data_root):
@@ -80,7 +83,7 @@ def run_experiment(cfg, run_dir, data_root):
     train_labels = data.train_loader.dataset.labels
     loss_model = LossModel(train_labels, num_classes, cfg.los_model.weights, cfg.los_model.soft_labels,
                            symmetric=cfg.ir > 1 or cfg.nr > 0).to(device)
-    aug_model = build_aug_model(cfg.aug_model.name, len(train_labels))
+    aug_model = build_aug_model(cfg.aug_model, len(train_labels))
     state = {"model": model, "optimizer": optimizer, "scheduler": scheduler, "scaler": scaler,
              "loss_model": loss_model}
     if aug_model is not None:
@@ -89,8 +92,9 @@ def run_experiment(cfg, run_dir, data_root):
     if cfg.hyper_opt.name != "NONE":
         lambdas = [*loss_model.parameters(), *(aug_model.parameters() if aug_model is not None else [])]
         hyper_steps = len(data.hyper_train_loader)
-        hyper = HyperOptimizer(cfg.hyper_opt, lambdas, (cfg.dataset.epochs - cfg.dataset.hyper_start_epoch) *
-                               hyper_steps, cfg.hyper_opt.warmup_epochs * hyper_steps)
+        hyper = HyperOptimizer(cfg.hyper_opt, lambdas, cfg.dataset.hyper_lr,
+                               total_steps=(cfg.dataset.epochs - cfg.dataset.hyper_start_epoch) * hyper_steps,
+                               warmup_steps=cfg.dataset.hyper_warmup_epochs * hyper_steps)
         state["hyper"] = hyper
 
     # ============ resume ============
@@ -112,6 +116,7 @@ def run_experiment(cfg, run_dir, data_root):
             if hyper is not None and epoch >= cfg.dataset.hyper_start_epoch:
                 row["hyper_lr"] = hyper.optimizer.param_groups[0]["lr"]
                 row.update(hyper_epoch(hyper, model, data, aug_model, loss_model, device, lr))
+                row["hyper_time_s"] = time.perf_counter() - epoch_start
             train = train_one_epoch(model, data.train_loader, data.train_transform, aug_model, loss_model,
                                     optimizer, scheduler, scaler, device, amp,
                                     desc=f"epoch {epoch + 1}/{cfg.dataset.epochs}")

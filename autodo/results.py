@@ -37,3 +37,35 @@ def load_runs(folders):
             except (OSError, ValueError, KeyError, TypeError):
                 skipped += 1
     return pd.DataFrame(rows, columns=["run_dir", *CONFIG_COLUMNS, *METRIC_COLUMNS]), skipped
+
+
+# paper row names of (aug_model, los_model, hyper_opt)
+PAPER_ROWS = {
+    ("NONE", "NONE", "NONE"): "Baseline",
+    ("RAND", "NONE", "NONE"): "RAA",
+    ("AUTO", "NONE", "NONE"): "FAA",
+    ("DADA", "NONE", "NONE"): "DADA",
+    ("TRIVIAL", "NONE", "NONE"): "TrivialAugment",
+    ("SHA", "NONE", "HES"): "lambda^A_SHA",
+    ("SEP", "NONE", "HES"): "lambda^A",
+    ("SEP", "WGHT", "HES"): "lambda^{A,W}",
+    ("SEP", "BOTH", "HES"): "lambda^{A,W,S}",
+}
+SELECTIONS = {"final": "test_acc_final", "best_valid": "test_acc_at_best_valid", "best_test": "test_acc_best"}
+
+
+def method_name(aug_model, los_model, hyper_opt):
+    return PAPER_ROWS.get((aug_model, los_model, hyper_opt), f"{aug_model}+{los_model}+{hyper_opt}")
+
+
+def error_table(runs, selection="final"):
+    """Test error (%) mean and std (ddof=1) over seeds: a row per method (and model and epochs, so that runs of
+    different budgets are never averaged together), a column per dataset and IR-NR."""
+    runs = runs.assign(
+        method=[method_name(*key) for key in zip(runs["aug_model"], runs["los_model"], runs["hyper_opt"])],
+        cell=[f"{d} {ir:g}-{nr:g}" for d, ir, nr in zip(runs["dataset"], runs["ir"], runs["nr"])],
+        error=100.0 - runs[SELECTIONS[selection]],
+    )
+    stats = runs.groupby(["method", "model", "epochs", "cell"])["error"].agg(["mean", "std", "count"])
+    text = [f"{m:.2f} ± {s:.2f} ({n})" for m, s, n in zip(stats["mean"], stats["std"].fillna(0.0), stats["count"])]
+    return stats.assign(text=text)["text"].unstack("cell").fillna("")

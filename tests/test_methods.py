@@ -48,3 +48,12 @@ def test_nothing_to_learn_is_refused_and_leaves_nothing(run_launch, tmp_path):
     assert proc.returncode == 2 and "has nothing to learn" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "outputs" / "hyper_opt=HES").exists()
+
+
+def test_ablations(run_launch, tmp_path):
+    run_launch(*COMMON, "los_model=WGHT", "hyper_opt=HES", "oversplit=true")
+    run_dir = next((tmp_path / "outputs").iterdir())
+    split = json.loads((run_dir / "split.json").read_text())
+    assert split["train_size"] == split["valid_size"] == 1437  # digits' whole train part
+    run_launch(*COMMON, "los_model=WGHT", "hyper_opt=HES", "overfit=true")
+    assert len(list((tmp_path / "outputs").iterdir())) == 2

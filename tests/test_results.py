@@ -43,3 +43,21 @@ def test_finished_runs_become_rows_and_the_rest_are_counted(tmp_path, capsys):
 def test_missing_folder_is_an_error(tmp_path, capsys):
     assert aggregate.main([str(tmp_path / "nope")]) == 2
     assert "is not a folder" in capsys.readouterr().err
+
+
+def test_error_table_is_mean_and_sample_std_over_seeds(tmp_path):
+    import statistics
+
+    from autodo.results import error_table, method_name
+
+    for seed, acc in enumerate([90.0, 80.0, 85.0]):
+        make_run(tmp_path / f"s{seed}", seed, acc)
+    runs, _ = load_runs([tmp_path])
+    table = error_table(runs, "final")
+    errors = [10.0, 20.0, 15.0]
+    expected = f"{statistics.mean(errors):.2f} ± {statistics.stdev(errors):.2f} (3)"
+    assert table.loc[("Baseline", "small_cnn", 3), "digits 10-0.1"] == expected
+    best = error_table(runs, "best_test").loc[("Baseline", "small_cnn", 3), "digits 10-0.1"]
+    assert best.startswith(f"{statistics.mean(errors) - 1:.2f}")
+    assert method_name("SEP", "BOTH", "HES") == "lambda^{A,W,S}"
+    assert method_name("SEP", "BOTH", "UNROLL") == "SEP+BOTH+UNROLL"

@@ -1,1 +1,2 @@
-"""Augmentation models: fixed per-image policies (RAND, TRIVIAL) and the learned affine model (SHA, SEP)."""
+"""Augmentation models: fixed per-image policies (RAND, TRIVIAL), the learned affine model (SHA, SEP) and the
+colour ops (RandSub) that go with it."""

@@ -85,6 +85,18 @@ def build_biased_split(labels, num_classes, valid_size, ir, nr, sr, seed):
     )
 
 
+def without_split(split, clean_labels):
+    """The ``oversplit`` ablation: every sample of the train part is trained on (no validation split, no
+    imbalance), the relabelled ones with their noisy labels, and the validation set is that same whole set."""
+    everything = torch.arange(len(clean_labels))
+    labels = torch.as_tensor(clean_labels).clone()
+    labels[split.train_indices] = split.train_labels
+    relabelled = torch.zeros(len(everything), dtype=torch.bool)
+    relabelled[split.train_indices] = split.relabelled
+    return BiasedSplit(valid_indices=everything, train_indices=everything, train_labels=labels,
+                       relabelled=relabelled)
+
+
 def split_cache_path(data_root, dataset, seed, ir, nr, sr):
     return Path(data_root) / dataset / f"run{seed}" / f"split_ir{ir:g}_sr{sr:g}_nr{nr:g}.pt"
 

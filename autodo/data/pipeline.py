@@ -4,8 +4,9 @@ from dataclasses import dataclass
 
 import torch
 
+from autodo.augment.colour import BatchRandSub
 from autodo.augment.policies import build_policy
-from autodo.data.bias import load_or_build_split, split_record
+from autodo.data.bias import load_or_build_split, split_record, without_split
 from autodo.data.datasets import LabelledSubset, make_loader
 from autodo.data.sources import load_source
 from autodo.data.transforms import BatchTransform, build_item_transforms, build_train_transform
@@ -33,10 +34,19 @@ def _compose(*transforms):
     return v2.Compose(transforms) if transforms else None
 
 
+def _learned_model_colour_ops(cfg):
+    """The learned affine models learn the geometry; RandSub adds colour ops, as in the reference."""
+    if cfg.aug_model.name in ("SHA", "SEP"):
+        return BatchRandSub(**cfg.dataset.randsub)
+    return None
+
+
 def build_run_data(cfg, data_root, device):
     dataset_cfg = cfg.dataset
     train_source, test_source = load_source(dataset_cfg, data_root)
     split = load_or_build_split(train_source.labels, dataset_cfg, data_root, cfg.ir, cfg.nr, cfg.sr, cfg.seed)
+    if cfg.oversplit:
+        split = without_split(split, train_source.labels)
 
     item_train, item_eval = build_item_transforms(dataset_cfg)
     item_train = _compose(item_train, build_policy(cfg.aug_model.name, dataset_cfg))
@@ -55,8 +65,9 @@ def build_run_data(cfg, data_root, device):
         hyper_loaders = (
             make_loader(train_set, batch, shuffle=True, drop_last=True, generator=generators["hyper_train"],
                         **loader_args),
-            make_loader(valid_set, batch, shuffle=True, drop_last=True, generator=generators["hyper_valid"],
-                        **loader_args),
+            # the overfit ablation estimates lambda on the test set
+            make_loader(test_set if cfg.overfit else valid_set, batch, shuffle=True, drop_last=True,
+                        generator=generators["hyper_valid"], **loader_args),
         )
     image_size = (dataset_cfg.crop,) * 2 if dataset_cfg.get("crop") else tuple(train_source.images.shape[-2:])
     return RunData(
@@ -66,7 +77,8 @@ def build_run_data(cfg, data_root, device):
         test_loader=make_loader(test_set, cfg.eval_batch_size, shuffle=False, **loader_args),
         hyper_train_loader=hyper_loaders[0],
         hyper_valid_loader=hyper_loaders[1],
-        train_transform=build_train_transform(dataset_cfg.augment, image_size, dataset_cfg.mean, dataset_cfg.std),
+        train_transform=build_train_transform(dataset_cfg.augment, image_size, dataset_cfg.mean, dataset_cfg.std,
+                                              colour=_learned_model_colour_ops(cfg)),
         eval_transform=BatchTransform(dataset_cfg.mean, dataset_cfg.std),
         generators=generators,
         clean_train_labels=clean[split.train_indices],

@@ -27,9 +27,10 @@ class BatchTransform(nn.Module):
         return self.after_normalize((images - self.mean) / self.std)
 
 
-def build_train_transform(augment_cfg, image_size, mean, std):
+def build_train_transform(augment_cfg, image_size, mean, std, colour=None):
     """The train-time batch transform of ``augment_cfg``: ``crop_padding`` (pixels, 0 for none),
-    ``hflip`` and ``erasing`` (booleans), with per-sample random parameters."""
+    ``hflip`` and ``erasing`` (booleans), with per-sample random parameters; ``colour`` (a module on [0, 1]
+    images) runs after the geometric ops."""
     import kornia.augmentation as K
 
     geometric = []
@@ -37,6 +38,8 @@ def build_train_transform(augment_cfg, image_size, mean, std):
         geometric.append(K.RandomCrop(tuple(image_size), padding=augment_cfg.crop_padding))
     if augment_cfg.hflip:
         geometric.append(K.RandomHorizontalFlip())
+    if colour is not None:
+        geometric.append(colour)
     after = [K.RandomErasing(p=0.5, scale=(0.02, 0.33), ratio=(0.3, 3.3), value=0.0)] if augment_cfg.erasing else []
     return BatchTransform(mean, std, geometric, after)
 

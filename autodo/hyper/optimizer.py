@@ -13,10 +13,10 @@ from autodo.schedule import WarmupCosine
 
 
 class HyperOptimizer:
-    def __init__(self, hyper_cfg, hyperparameters, total_steps, warmup_steps):
+    def __init__(self, hyper_cfg, hyperparameters, lr, total_steps, warmup_steps):
         self.cfg = hyper_cfg
         self.hyperparameters = list(hyperparameters)
-        self.optimizer = torch.optim.RMSprop(self.hyperparameters, lr=hyper_cfg.lr)
+        self.optimizer = torch.optim.RMSprop(self.hyperparameters, lr=lr)
         schedule = WarmupCosine(total_steps, warmup_steps, hyper_cfg.min_lr_factor)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, schedule)
 

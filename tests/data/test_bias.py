@@ -127,3 +127,16 @@ def test_two_processes_building_at_once_write_the_same_file(tmp_path):
     loaded = load_or_build_split(np.repeat(np.arange(10), 3000), OmegaConf.create(
         {"name": "toy", "num_classes": 10, "valid_size": 5000}), tmp_path, 10, 0.1, 1.0, 7)
     assert torch.equal(loaded.train_labels, expected.train_labels)
+
+
+def test_without_split_trains_on_everything_with_the_noisy_labels_kept():
+    from autodo.data.bias import without_split
+
+    s = split(ir=10, nr=0.3)
+    whole = without_split(s, torch.from_numpy(LABELS))
+    assert torch.equal(whole.train_indices, torch.arange(1000)) and torch.equal(whole.valid_indices, whole.train_indices)
+    assert torch.equal(whole.train_labels[s.train_indices], s.train_labels)
+    untouched = torch.ones(1000, dtype=torch.bool)
+    untouched[s.train_indices] = False
+    assert torch.equal(whole.train_labels[untouched], torch.from_numpy(LABELS)[untouched])
+    assert int(whole.relabelled.sum()) == int(s.relabelled.sum())

@@ -12,8 +12,8 @@ from autodo.losses import LossModel
 from autodo.models.classifier import Classifier
 
 
-def hyper_cfg(name="HES", lr=0.05):
-    return OmegaConf.create({"name": name, "lr": lr, "min_lr_factor": 1e-3, "neumann_terms": 5,
+def hyper_cfg(name="HES"):
+    return OmegaConf.create({"name": name, "min_lr_factor": 1e-3, "neumann_terms": 5,
                              "neumann_alpha": 0.5})
 
 
@@ -26,7 +26,7 @@ class Features(torch.nn.Module):
 
 def test_non_finite_hypergradients_are_skipped():
     lam = torch.nn.Parameter(torch.zeros(3))
-    hyper = HyperOptimizer(hyper_cfg(), [lam], total_steps=10, warmup_steps=0)
+    hyper = HyperOptimizer(hyper_cfg(), [lam], 0.05, total_steps=10, warmup_steps=0)
     assert hyper.step([torch.tensor([1.0, float("nan"), 0.0])]) is None
     assert torch.equal(lam.detach(), torch.zeros(3)) and hyper.scheduler.last_epoch == 0
     norm = hyper.step([torch.tensor([3.0, 4.0, 0.0])])
@@ -42,7 +42,8 @@ def test_weights_move_toward_the_clean_samples(method):
     features = torch.tensor([[1.0, 0.0, 0.5, 0.0], [0.0, 1.0, 0.0, 0.5]])
     given = torch.tensor([0, 0])  # the second sample's true class is 1
     loss_model = LossModel(given, 2, learn_weights=True, learn_soft_labels=False, symmetric=True)
-    hyper = HyperOptimizer(hyper_cfg(method), [loss_model.weight_logits], total_steps=10, warmup_steps=0)
+    hyper = HyperOptimizer(hyper_cfg(method), [loss_model.weight_logits], 0.05, total_steps=10,
+                           warmup_steps=0)
     valid_features, valid_labels = features, torch.tensor([0, 1])
     grads = hyper.hypergradient(model, features, torch.arange(2), loss_model, valid_features, valid_labels, 0.5)
     hyper.step(grads)

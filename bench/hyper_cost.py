@@ -1,0 +1,45 @@
+#!/usr/bin/env python
+"""Wall time of a full AutoDO run (SEP + BOTH + HES) over a Baseline run (NONE) at the same epochs, measured in
+one invocation of this script, one run after the other.
+
+The default keeps Fashion-MNIST's proportion of epochs with hyper steps (10 of 15) in 6 epochs (4 of 6) so that
+it finishes in a few minutes on two CPU cores; any launch.py override can be added.
+
+    python bench/hyper_cost.py
+    python bench/hyper_cost.py dataset.epochs=15 dataset.hyper_start_epoch=5
+"""
+
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+DATASET = "fashion_mnist" if Path("/usr/share/datasets/fashion-mnist").is_dir() else "digits"
+COMMON = [f"dataset={DATASET}", "ir=100", "nr=0.1", "dataset.epochs=6", "dataset.hyper_start_epoch=2"]
+METHODS = {"NONE": ["aug_model=NONE"], "HES": ["aug_model=SEP", "los_model=BOTH", "hyper_opt=HES"]}
+
+
+def run(method, overrides, out_dir):
+    args = [*COMMON, *METHODS[method], *overrides, f"out_dir={out_dir}", f"data_root={REPO / 'local_data'}"]
+    subprocess.run([sys.executable, str(REPO / "launch.py"), *args], check=True, capture_output=True)
+    (result,) = Path(out_dir).glob("*/result.json")
+    rows = [json.loads(line) for line in (result.parent / "metrics.jsonl").read_text().splitlines()]
+    return json.loads(result.read_text())["wall_time_s"], rows
+
+
+def main(overrides):
+    times, hyper_share = {}, []
+    for method in METHODS:
+        with tempfile.TemporaryDirectory() as out_dir:
+            times[method], rows = run(method, overrides, out_dir)
+        hyper_share += [row["hyper_time_s"] / row["epoch_time_s"] for row in rows if "hyper_time_s" in row]
+    print(f"dataset {DATASET}, {' '.join(COMMON[1:] + overrides)}")
+    print(f"NONE: {times['NONE']:.1f} s   HES (SEP+BOTH): {times['HES']:.1f} s")
+    print(f"hyper pass: {100 * sum(hyper_share) / len(hyper_share):.0f}% of an epoch that has one")
+    print(f"wall-time ratio HES / NONE: {times['HES'] / times['NONE']:.2f}   (target <= 1.5)")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

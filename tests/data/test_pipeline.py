@@ -1,0 +1,37 @@
+import torch
+from hydra import compose, initialize_config_dir
+
+from autodo.config import register_resolvers
+from autodo.data.pipeline import build_run_data
+from conftest import REPO
+
+
+def run_data(tmp_path, *overrides):
+    register_resolvers()
+    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
+        cfg = compose("config", overrides=list(overrides))
+    return build_run_data(cfg, tmp_path, torch.device("cpu"))
+
+
+def test_loaders_of_a_plain_run(tmp_path):
+    data = run_data(tmp_path, "ir=10", "nr=0.1")
+    assert data.hyper_train_loader is None and list(data.generators) == ["train"]
+    train = data.train_loader.dataset
+    assert len(train) == data.record["train_size"] and len(data.valid_loader.dataset) == 300
+    assert train.transform is None
+    assert (train.labels != data.clean_train_labels).sum() == data.record["wrong_label_count"]
+
+
+def test_hyper_loaders_use_the_validation_set_or_with_overfit_the_test_set(tmp_path):
+    data = run_data(tmp_path, "los_model=WGHT", "hyper_opt=HES")
+    assert data.hyper_valid_loader.dataset is data.valid_loader.dataset
+    assert data.hyper_train_loader.batch_size == 128 and data.hyper_train_loader.drop_last
+    assert set(data.generators) == {"train", "hyper_train", "hyper_valid"}
+    data = run_data(tmp_path, "los_model=WGHT", "hyper_opt=HES", "overfit=true")
+    assert data.hyper_valid_loader.dataset is data.test_loader.dataset
+
+
+def test_policy_runs_in_the_train_loader_only(tmp_path):
+    data = run_data(tmp_path, "aug_model=RAND")
+    assert data.train_loader.dataset.transform is not None
+    assert data.valid_loader.dataset.transform is None and data.test_loader.dataset.transform is None
