@@ -22,7 +22,8 @@ def train_one_epoch(model, loader, transform, aug_model, loss_model, optimizer, 
         images = transform(images.to(device, non_blocking=True))
         labels, index = labels.to(device, non_blocking=True), index.to(device, non_blocking=True)
         if aug_model is not None:
-            images = aug_model(images, index)
+            with torch.no_grad():  # lambda is fixed in this pass
+                images = aug_model(images, index)
         with _autocast(device, amp):
             logits = model(images)
             loss = loss_model(logits, index)

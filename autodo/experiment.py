@@ -13,10 +13,10 @@ from pathlib import Path
 import torch
 from omegaconf import OmegaConf
 
+from autodo.augment.affine import build_learned_augmentation
 from autodo.checkpoint import load_checkpoint, save_checkpoint
 from autodo.config import validate_config
 from autodo.data.pipeline import build_run_data
-from autodo.augment.affine import LearnedAffine
 from autodo.engine import evaluate, train_one_epoch
 from autodo.hyper.optimizer import HyperOptimizer, hyper_epoch
 from autodo.io import atomic_write_json, atomic_write_jsonl
@@ -47,14 +47,6 @@ def build_optimizer(cfg, model, steps_per_epoch):
     return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
 
 
-def build_aug_model(aug_cfg, num_samples):
-    """The learned augmentation of SHA (one row for all samples) or SEP (a row per sample), else None."""
-    if aug_cfg.name not in ("SHA", "SEP"):
-        return None
-    rows = 1 if aug_cfg.name == "SHA" else num_samples
-    return LearnedAffine(rows, aug_cfg.init_probability, aug_cfg.init_magnitude)
-
-
 def run_experiment(cfg, run_dir, data_root):
     """Train and evaluate one configuration in ``run_dir``; return the contents of its ``result.json``."""
     validate_config(cfg)
@@ -83,7 +75,7 @@ def run_experiment(cfg, run_dir, data_root):
     train_labels = data.train_loader.dataset.labels
     loss_model = LossModel(train_labels, num_classes, cfg.los_model.weights, cfg.los_model.soft_labels,
                            symmetric=cfg.ir > 1 or cfg.nr > 0).to(device)
-    aug_model = build_aug_model(cfg.aug_model, len(train_labels))
+    aug_model = build_learned_augmentation(cfg.aug_model, len(train_labels))
     state = {"model": model, "optimizer": optimizer, "scheduler": scheduler, "scaler": scaler,
              "loss_model": loss_model}
     if aug_model is not None:

@@ -50,6 +50,7 @@ PAPER_ROWS = {
     ("SEP", "NONE", "HES"): "lambda^A",
     ("SEP", "WGHT", "HES"): "lambda^{A,W}",
     ("SEP", "BOTH", "HES"): "lambda^{A,W,S}",
+    ("SEP", "BOTH", "UNROLL"): "lambda^{A,W,S} UNROLL",
 }
 SELECTIONS = {"final": "test_acc_final", "best_valid": "test_acc_at_best_valid", "best_test": "test_acc_best"}
 

@@ -60,4 +60,5 @@ def test_error_table_is_mean_and_sample_std_over_seeds(tmp_path):
     best = error_table(runs, "best_test").loc[("Baseline", "small_cnn", 3), "digits 10-0.1"]
     assert best.startswith(f"{statistics.mean(errors) - 1:.2f}")
     assert method_name("SEP", "BOTH", "HES") == "lambda^{A,W,S}"
-    assert method_name("SEP", "BOTH", "UNROLL") == "SEP+BOTH+UNROLL"
+    assert method_name("SEP", "BOTH", "UNROLL") == "lambda^{A,W,S} UNROLL"
+    assert method_name("SHA", "BOTH", "UNROLL") == "SHA+BOTH+UNROLL"

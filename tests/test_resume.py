@@ -12,6 +12,9 @@ from conftest import REPO
 
 ARGS = ["ir=10", "nr=0.1", "dataset.epochs=12", "dataset.batch_size=8"]
 RUN = "dataset.batch_size=8,dataset.epochs=12,ir=10,nr=0.1"
+# full AutoDO: the learned tables, the hyper optimiser and the hyper loaders' streams must resume too
+HES_ARGS = ["ir=10", "nr=0.1", "dataset.epochs=5", "dataset.hyper_start_epoch=1", "aug_model=SEP",
+            "los_model=BOTH", "hyper_opt=HES"]
 # when to kill: (epochs finished at least, then a random delay of up to this many seconds)
 KILLS = [(0, 1.0), (2, 0.4), (5, 0.4), (9, 0.4)]
 
@@ -20,8 +23,8 @@ def comparable(result):
     return {k: v for k, v in result.items() if k != "wall_time_s"}
 
 
-def start(cwd):
-    return subprocess.Popen([sys.executable, str(REPO / "launch.py"), *ARGS], cwd=cwd,
+def start(cwd, args=ARGS):
+    return subprocess.Popen([sys.executable, str(REPO / "launch.py"), *args], cwd=cwd,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -63,3 +66,17 @@ def test_sigkill_anywhere_then_relaunch_gives_the_same_result(tmp_path):
     lines = (run_dir / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(line)["epoch"] for line in lines] == list(range(1, 13))
     assert not [p for p in run_dir.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_full_autodo_resumes_exactly(tmp_path):
+    reference_dir, killed_dir = tmp_path / "reference", tmp_path / "killed"
+    reference_dir.mkdir(), killed_dir.mkdir()
+    assert start(reference_dir, HES_ARGS).wait(timeout=300) == 0
+    (reference,) = (reference_dir / "outputs").glob("*/result.json")
+    run_dir = killed_dir / "outputs" / reference.parent.name
+    assert kill_after(start(killed_dir, HES_ARGS), run_dir, 2, 0.3, random.Random(1))
+    assert 2 <= epochs_done(run_dir) < 5
+    assert start(killed_dir, HES_ARGS).wait(timeout=300) == 0
+    result = json.loads((run_dir / "result.json").read_text())
+    assert comparable(result) == comparable(json.loads(reference.read_text()))
+    assert (run_dir / "metrics.jsonl").read_text().count("weight_noise_auroc") == 5
