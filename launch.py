@@ -12,6 +12,7 @@ from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from hydra.utils import to_absolute_path
 
 from autodo.config import check_overrides, register_resolvers
@@ -44,6 +45,8 @@ def main(cfg):
         result = run_experiment(cfg, run_dir, to_absolute_path(cfg.data_root))
     except UserError as error:
         remove_fresh_run_dir(run_dir)
+        if HydraConfig.get().mode == RunMode.MULTIRUN:
+            raise  # Hydra reports the failed job; the sweep's other jobs still run
         fail(error)
     print(f"run folder: {run_dir}")
     print(f"test accuracy: final {result['test_acc_final']:.2f}%, best {result['test_acc_best']:.2f}%, "

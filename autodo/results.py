@@ -11,7 +11,7 @@ CONFIG_COLUMNS = {
     "ir": ("ir",), "nr": ("nr",), "sr": ("sr",), "seed": ("seed",),
 }
 METRIC_COLUMNS = ["epochs", "test_acc_final", "test_acc_best", "test_acc_at_best_valid", "majority_acc",
-                  "minority_acc", "wall_time_s"]
+                  "minority_acc", "minority_acc_best", "minority_acc_at_best_valid", "wall_time_s"]
 
 
 def _row(run_dir, result):
@@ -21,7 +21,8 @@ def _row(run_dir, result):
         for key in path:
             value = value[key]
         row[column] = value
-    row.update({column: result[column] for column in METRIC_COLUMNS})
+    row["test_acc_final"] = result["test_acc_final"]  # every finished run has it
+    row.update({column: result.get(column, float("nan")) for column in METRIC_COLUMNS})
     return row
 
 
@@ -52,21 +53,28 @@ PAPER_ROWS = {
     ("SEP", "BOTH", "HES"): "lambda^{A,W,S}",
     ("SEP", "BOTH", "UNROLL"): "lambda^{A,W,S} UNROLL",
 }
-SELECTIONS = {"final": "test_acc_final", "best_valid": "test_acc_at_best_valid", "best_test": "test_acc_best"}
+# (accuracy over all classes, accuracy of the minority classes) under each selection rule
+SELECTIONS = {
+    "final": ("test_acc_final", "minority_acc"),
+    "best_valid": ("test_acc_at_best_valid", "minority_acc_at_best_valid"),
+    "best_test": ("test_acc_best", "minority_acc_best"),
+}
 
 
 def method_name(aug_model, los_model, hyper_opt):
     return PAPER_ROWS.get((aug_model, los_model, hyper_opt), f"{aug_model}+{los_model}+{hyper_opt}")
 
 
-def error_table(runs, selection="final"):
-    """Test error (%) mean and std (ddof=1) over seeds: a row per method (and model and epochs, so that runs of
-    different budgets are never averaged together), a column per dataset and IR-NR."""
+def summary_table(runs, selection="final", minority=False, error=True):
+    """Mean and std (ddof=1) over seeds of the test error (or accuracy), in %, of all classes or of the
+    minority ones: a row per method (and model and epochs, so that runs of different budgets are never
+    averaged together), a column per data set and IR-NR. Each cell reads ``mean ± std (seeds)``."""
+    column = SELECTIONS[selection][1 if minority else 0]
     runs = runs.assign(
         method=[method_name(*key) for key in zip(runs["aug_model"], runs["los_model"], runs["hyper_opt"])],
         cell=[f"{d} {ir:g}-{nr:g}" for d, ir, nr in zip(runs["dataset"], runs["ir"], runs["nr"])],
-        error=100.0 - runs[SELECTIONS[selection]],
+        value=100.0 - runs[column] if error else runs[column],
     )
-    stats = runs.groupby(["method", "model", "epochs", "cell"])["error"].agg(["mean", "std", "count"])
+    stats = runs.groupby(["method", "model", "epochs", "cell"])["value"].agg(["mean", "std", "count"])
     text = [f"{m:.2f} ± {s:.2f} ({n})" for m, s, n in zip(stats["mean"], stats["std"].fillna(0.0), stats["count"])]
     return stats.assign(text=text)["text"].unstack("cell").fillna("")

@@ -37,3 +37,11 @@ def test_hyper_diagnostics_against_a_direct_computation():
     # the two wrong samples have the two lowest weights: a perfect ranking
     assert stats["weight_noise_auroc"] == pytest.approx(1.0)
     assert stats["soft_corrected"] == pytest.approx(0.5) and stats["soft_broken"] == pytest.approx(0.25)
+
+
+def test_majority_and_minority_at_each_selected_epoch():
+    history = [row(1, 50, 60, (10, 20, 30, 40)), row(2, 90, 70, (50, 50, 70, 90)), row(3, 60, 80, (100, 80, 0, 0))]
+    summary = summarize_run(history, 4)
+    assert (summary["majority_acc"], summary["minority_acc"]) == (90, 0)
+    assert (summary["majority_acc_best"], summary["minority_acc_best"]) == (90, 0)
+    assert (summary["majority_acc_at_best_valid"], summary["minority_acc_at_best_valid"]) == (50, 80)

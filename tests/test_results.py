@@ -34,7 +34,7 @@ def test_finished_runs_become_rows_and_the_rest_are_counted(tmp_path, capsys):
     assert sorted(runs["seed"]) == [0, 1] and skipped == 2
     assert sorted(runs["test_acc_final"]) == [80.0, 90.0] and set(runs["dataset"]) == {"digits"}
 
-    assert aggregate.main([str(tmp_path / "sweep"), "--csv", str(tmp_path / "runs.csv")]) == 0
+    assert aggregate.main([str(tmp_path / "sweep"), "--runs-csv", str(tmp_path / "runs.csv")]) == 0
     out = capsys.readouterr().out
     assert "2 finished runs; 2 unfinished, failed or corrupt run folders skipped" in out
     assert (tmp_path / "runs.csv").read_text().count("\n") == 3
@@ -48,17 +48,29 @@ def test_missing_folder_is_an_error(tmp_path, capsys):
 def test_error_table_is_mean_and_sample_std_over_seeds(tmp_path):
     import statistics
 
-    from autodo.results import error_table, method_name
+    from autodo.results import method_name, summary_table
 
     for seed, acc in enumerate([90.0, 80.0, 85.0]):
         make_run(tmp_path / f"s{seed}", seed, acc)
     runs, _ = load_runs([tmp_path])
-    table = error_table(runs, "final")
+    table = summary_table(runs, "final")
     errors = [10.0, 20.0, 15.0]
     expected = f"{statistics.mean(errors):.2f} ± {statistics.stdev(errors):.2f} (3)"
     assert table.loc[("Baseline", "small_cnn", 3), "digits 10-0.1"] == expected
-    best = error_table(runs, "best_test").loc[("Baseline", "small_cnn", 3), "digits 10-0.1"]
+    best = summary_table(runs, "best_test").loc[("Baseline", "small_cnn", 3), "digits 10-0.1"]
     assert best.startswith(f"{statistics.mean(errors) - 1:.2f}")
+    accuracy = summary_table(runs, "final", error=False).loc[("Baseline", "small_cnn", 3), "digits 10-0.1"]
+    assert accuracy.startswith(f"{100 - statistics.mean(errors):.2f}")
+    minority = summary_table(runs, "final", minority=True).loc[("Baseline", "small_cnn", 3), "digits 10-0.1"]
+    assert minority.startswith(f"{100 - statistics.mean([88.0, 78.0, 83.0]):.2f}")
     assert method_name("SEP", "BOTH", "HES") == "lambda^{A,W,S}"
     assert method_name("SEP", "BOTH", "UNROLL") == "lambda^{A,W,S} UNROLL"
     assert method_name("SHA", "BOTH", "UNROLL") == "SHA+BOTH+UNROLL"
+
+
+def test_table_formats(tmp_path, capsys):
+    make_run(tmp_path / "a", 0, 90.0)
+    make_run(tmp_path / "b", 1, 80.0)
+    for fmt, marker in (("markdown", "|:"), ("latex", "\\begin{tabular}"), ("csv", "method,model,epochs")):
+        assert aggregate.main([str(tmp_path), "--format", fmt]) == 0
+        assert marker in capsys.readouterr().out
