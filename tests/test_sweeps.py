@@ -29,6 +29,8 @@ def test_killed_sweep_relaunched_runs_only_what_is_missing(tmp_path, run_launch)
     assert results == [f"dataset.epochs=2,seed={s}" for s in range(3)]
     assert first.stat().st_mtime_ns == stamp  # finished work is not redone
     assert out.count("run folder:") == 3
+    # the table printed at the end of the sweep
+    assert "3 finished runs under" in out and "Baseline" in out and "(3)" in out
 
 
 def test_a_failed_job_is_reported_and_the_others_finish(run_launch, tmp_path):
