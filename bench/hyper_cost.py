@@ -17,12 +17,13 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 DATASET = "fashion_mnist" if Path("/usr/share/datasets/fashion-mnist").is_dir() else "digits"
-COMMON = [f"dataset={DATASET}", "ir=100", "nr=0.1", "dataset.epochs=6", "dataset.hyper_start_epoch=2"]
+COMMON = ["ir=100", "nr=0.1", "dataset.epochs=6", "dataset.hyper_start_epoch=2"]
 METHODS = {"NONE": ["aug_model=NONE"], "HES": ["aug_model=SEP", "los_model=BOTH", "hyper_opt=HES"]}
 
 
 def run(method, overrides, out_dir):
-    args = [*COMMON, *METHODS[method], *overrides, f"out_dir={out_dir}", f"data_root={REPO / 'local_data'}"]
+    dataset = [] if any(o.startswith("dataset=") for o in overrides) else [f"dataset={DATASET}"]
+    args = [*dataset, *COMMON, *METHODS[method], *overrides, f"out_dir={out_dir}"]
     subprocess.run([sys.executable, str(REPO / "launch.py"), *args], check=True, capture_output=True)
     (result,) = Path(out_dir).glob("*/result.json")
     rows = [json.loads(line) for line in (result.parent / "metrics.jsonl").read_text().splitlines()]
@@ -35,7 +36,7 @@ def main(overrides):
         with tempfile.TemporaryDirectory() as out_dir:
             times[method], rows = run(method, overrides, out_dir)
         hyper_share += [row["hyper_time_s"] / row["epoch_time_s"] for row in rows if "hyper_time_s" in row]
-    print(f"dataset {DATASET}, {' '.join(COMMON[1:] + overrides)}")
+    print(f"{' '.join(COMMON + overrides)} (default dataset {DATASET})")
     print(f"NONE: {times['NONE']:.1f} s   HES (SEP+BOTH): {times['HES']:.1f} s")
     print(f"hyper pass: {100 * sum(hyper_share) / len(hyper_share):.0f}% of an epoch that has one")
     print(f"wall-time ratio HES / NONE: {times['HES'] / times['NONE']:.2f}   (target <= 1.5)")

@@ -27,6 +27,7 @@ from autodo.data.datasets import LabelledSubset, make_loader  # noqa: E402
 from autodo.data.pipeline import build_run_data  # noqa: E402
 from autodo.engine import train_one_epoch  # noqa: E402
 from autodo.experiment import build_optimizer  # noqa: E402
+from autodo.losses import LossModel  # noqa: E402
 from autodo.models import build_classifier  # noqa: E402
 
 STEPS = 100
@@ -45,8 +46,10 @@ def autodo_loop(cfg, data, subset):
                          generator=torch.Generator().manual_seed(0))
     model, optimizer, scheduler = fresh_model(cfg, len(loader))
     scaler = torch.amp.GradScaler("cpu", enabled=False)
+    loss_model = LossModel(subset.labels, cfg.dataset.num_classes, False, False, False)  # los_model=NONE
     start = time.perf_counter()
-    train_one_epoch(model, loader, data.train_transform, optimizer, scheduler, scaler, torch.device("cpu"), False)
+    train_one_epoch(model, loader, data.train_transform, None, loss_model, optimizer, scheduler, scaler,
+                    torch.device("cpu"), False)
     return len(subset) / (time.perf_counter() - start)
 
 
@@ -67,10 +70,12 @@ def bare_loop(cfg, images, labels):
 
 def main(overrides):
     register_resolvers()
-    dataset = "fashion_mnist" if Path("/usr/share/datasets/fashion-mnist").is_dir() else "digits"
+    if not any(o.startswith("dataset=") for o in overrides):
+        dataset = "fashion_mnist" if Path("/usr/share/datasets/fashion-mnist").is_dir() else "digits"
+        overrides = [f"dataset={dataset}", *overrides]
     with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
-        cfg = compose("config", overrides=[f"dataset={dataset}", *overrides])
-    data = build_run_data(cfg, str(REPO / "local_data"), torch.device("cpu"))
+        cfg = compose("config", overrides=overrides)
+    data = build_run_data(cfg, cfg.data_root, torch.device("cpu"))
     train_set = data.train_loader.dataset
     count = min(STEPS * cfg.dataset.batch_size, len(train_set))
     subset = LabelledSubset(train_set.source, train_set.indices[:count], train_set.labels[:count])

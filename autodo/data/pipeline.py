@@ -17,7 +17,8 @@ class RunData:
     train_loader: torch.utils.data.DataLoader
     valid_loader: torch.utils.data.DataLoader
     test_loader: torch.utils.data.DataLoader
-    # the hyper pass: train and clean validation batches of dataset.hyper_batch_size (None without hyper_opt)
+    # the hyper pass (None without hyper_opt): shuffled train batches of dataset.hyper_batch_size, and the clean
+    # set its validation batches are drawn from (the validation set; the test set for the overfit ablation)
     hyper_train_loader: torch.utils.data.DataLoader
     hyper_valid_loader: torch.utils.data.DataLoader
     train_transform: torch.nn.Module  # uint8 batch -> augmented, normalised float batch (on the device)
@@ -57,26 +58,24 @@ def build_run_data(cfg, data_root, device):
 
     generators = {"train": torch.Generator().manual_seed(cfg.seed)}
     loader_args = {"num_workers": cfg.num_workers, "pin_memory": device.type == "cuda"}
-    hyper_loaders = (None, None)
+    train_loader = make_loader(train_set, dataset_cfg.batch_size, shuffle=True, generator=generators["train"],
+                               **loader_args)
+    valid_loader = make_loader(valid_set, cfg.eval_batch_size, shuffle=False, **loader_args)
+    test_loader = make_loader(test_set, cfg.eval_batch_size, shuffle=False, **loader_args)
+    hyper_train_loader = hyper_valid_loader = None
     if cfg.hyper_opt.name != "NONE":
         generators["hyper_train"] = torch.Generator().manual_seed(cfg.seed + 1)
         generators["hyper_valid"] = torch.Generator().manual_seed(cfg.seed + 2)
-        batch = dataset_cfg.hyper_batch_size
-        hyper_loaders = (
-            make_loader(train_set, batch, shuffle=True, drop_last=True, generator=generators["hyper_train"],
-                        **loader_args),
-            # the overfit ablation estimates lambda on the test set
-            make_loader(test_set if cfg.overfit else valid_set, batch, shuffle=True, drop_last=True,
-                        generator=generators["hyper_valid"], **loader_args),
-        )
+        hyper_train_loader = make_loader(train_set, dataset_cfg.hyper_batch_size, shuffle=True, drop_last=True,
+                                         generator=generators["hyper_train"], **loader_args)
+        hyper_valid_loader = test_loader if cfg.overfit else valid_loader
     image_size = (dataset_cfg.crop,) * 2 if dataset_cfg.get("crop") else tuple(train_source.images.shape[-2:])
     return RunData(
-        train_loader=make_loader(train_set, dataset_cfg.batch_size, shuffle=True, generator=generators["train"],
-                                 **loader_args),
-        valid_loader=make_loader(valid_set, cfg.eval_batch_size, shuffle=False, **loader_args),
-        test_loader=make_loader(test_set, cfg.eval_batch_size, shuffle=False, **loader_args),
-        hyper_train_loader=hyper_loaders[0],
-        hyper_valid_loader=hyper_loaders[1],
+        train_loader=train_loader,
+        valid_loader=valid_loader,
+        test_loader=test_loader,
+        hyper_train_loader=hyper_train_loader,
+        hyper_valid_loader=hyper_valid_loader,
         train_transform=build_train_transform(dataset_cfg.augment, image_size, dataset_cfg.mean, dataset_cfg.std,
                                               colour=_learned_model_colour_ops(cfg)),
         eval_transform=BatchTransform(dataset_cfg.mean, dataset_cfg.std),

@@ -61,21 +61,25 @@ class HyperOptimizer:
 
 
 def hyper_epoch(hyper, model, data, aug_model, loss_model, device, task_lr):
-    """One hyper pass over ``data.hyper_train_loader``, each step with the next batch of
-    ``data.hyper_valid_loader``; returns the mean hypergradient norm and the number of skipped steps."""
+    """One hyper pass over ``data.hyper_train_loader``, each step with a shuffled batch of the clean
+    validation set; returns the mean hypergradient norm and the number of skipped steps.
+
+    The network does not change during the pass and validation images get no random transform, so the
+    validation features are computed once per pass; the batches drawn from them are those a shuffled loader
+    would give."""
     model.eval()
+    valid_features, valid_labels = _features(model.encoder, data.hyper_valid_loader, data.eval_transform, device)
+    batch_size = min(data.hyper_train_loader.batch_size, len(valid_labels))
+    valid_batches = _shuffled_batches(len(valid_labels), batch_size, data.generators["hyper_valid"])
     norms, skipped = [], 0
-    valid_batches = _cycle(data.hyper_valid_loader)
     for images, _, index in data.hyper_train_loader:
-        valid_images, valid_labels, _ = next(valid_batches)
-        with torch.no_grad():
-            valid_features = model.encoder(data.eval_transform(valid_images.to(device)))
+        rows = next(valid_batches).to(device)
         index = index.to(device)
         images = data.train_transform(images.to(device))
         if aug_model is not None:
             images = aug_model(images, index)
-        grads = hyper.hypergradient(model, images, index, loss_model, valid_features,
-                                    valid_labels.to(device), task_lr)
+        grads = hyper.hypergradient(model, images, index, loss_model, valid_features[rows], valid_labels[rows],
+                                    task_lr)
         norm = hyper.step(grads)
         if norm is None:
             skipped += 1
@@ -85,6 +89,18 @@ def hyper_epoch(hyper, model, data, aug_model, loss_model, device, task_lr):
     return {"hypergrad_norm": sum(norms) / len(norms) if norms else float("nan"), "hyper_skipped": skipped}
 
 
-def _cycle(loader):
+@torch.no_grad()
+def _features(encoder, loader, transform, device):
+    features, labels = [], []
+    for images, batch_labels, _ in loader:
+        features.append(encoder(transform(images.to(device))))
+        labels.append(batch_labels.to(device))
+    return torch.cat(features), torch.cat(labels)
+
+
+def _shuffled_batches(size, batch_size, generator):
+    """Endless index batches of a fresh permutation each round, the last incomplete batch dropped."""
     while True:
-        yield from loader
+        order = torch.randperm(size, generator=generator)
+        for start in range(0, size - batch_size + 1, batch_size):
+            yield order[start:start + batch_size]

@@ -24,11 +24,11 @@ def test_loaders_of_a_plain_run(tmp_path):
 
 def test_hyper_loaders_use_the_validation_set_or_with_overfit_the_test_set(tmp_path):
     data = run_data(tmp_path, "los_model=WGHT", "hyper_opt=HES")
-    assert data.hyper_valid_loader.dataset is data.valid_loader.dataset
+    assert data.hyper_valid_loader is data.valid_loader
     assert data.hyper_train_loader.batch_size == 128 and data.hyper_train_loader.drop_last
     assert set(data.generators) == {"train", "hyper_train", "hyper_valid"}
     data = run_data(tmp_path, "los_model=WGHT", "hyper_opt=HES", "overfit=true")
-    assert data.hyper_valid_loader.dataset is data.test_loader.dataset
+    assert data.hyper_valid_loader is data.test_loader
 
 
 def test_policy_runs_in_the_train_loader_only(tmp_path):

@@ -50,3 +50,15 @@ def test_weights_move_toward_the_clean_samples(method):
     weights = loss_model.weights()
     assert weights[0] > 1 > weights[1]
     assert math.isclose(hyper.optimizer.param_groups[0]["lr"], 0.05 * hyper.scheduler.lr_lambdas[0](1))
+
+
+def test_validation_batches_cover_a_fresh_permutation_each_round():
+    from autodo.hyper.optimizer import _shuffled_batches
+
+    batches = _shuffled_batches(10, 3, torch.Generator().manual_seed(0))
+    rounds = [torch.cat([next(batches) for _ in range(3)]) for _ in range(2)]
+    for seen in rounds:
+        assert len(seen) == 9 and len(set(seen.tolist())) == 9  # 3 batches of 3, the tenth index dropped
+    assert not torch.equal(rounds[0], rounds[1])
+    again = _shuffled_batches(10, 3, torch.Generator().manual_seed(0))
+    assert torch.equal(next(again), rounds[0][:3])
