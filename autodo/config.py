@@ -10,7 +10,7 @@ from omegaconf import OmegaConf
 
 from autodo.errors import UserError
 
-CONFIG_GROUPS = ("dataset", "model", "aug_model", "los_model", "hyper_opt")
+CONFIG_GROUPS = ("dataset", "model", "aug_model", "los_model", "hyper_opt", "method")
 
 
 def _is_number(value):

@@ -76,3 +76,26 @@ def test_hyper_start_must_fall_inside_the_run():
 def test_run_name():
     assert run_name("") == "default"
     assert run_name("dataset.path=/data/x,ir=10") == "dataset.path=_data_x,ir=10"
+
+
+@pytest.mark.parametrize("method, groups", [
+    ("baseline", ("NONE", "NONE", "NONE")), ("raa", ("RAND", "NONE", "NONE")), ("trivial", ("TRIVIAL", "NONE", "NONE")),
+    ("autodo_sha", ("SHA", "NONE", "HES")), ("autodo_a", ("SEP", "NONE", "HES")),
+    ("autodo_aw", ("SEP", "WGHT", "HES")), ("autodo", ("SEP", "BOTH", "HES")),
+    ("autodo_unroll", ("SEP", "BOTH", "UNROLL")),
+])
+def test_methods_name_the_paper_rows(method, groups):
+    from autodo.results import method_name
+
+    cfg = composed(f"method={method}")
+    assert (cfg.aug_model.name, cfg.los_model.name, cfg.hyper_opt.name) == groups
+    assert "+" not in method_name(*groups)  # a row name of its own, not the fallback
+    validate_config(cfg)
+
+
+def test_explicit_groups_win_over_a_method():
+    cfg = composed("method=autodo", "los_model=WGHT")
+    assert (cfg.aug_model.name, cfg.los_model.name) == ("SEP", "WGHT")
+    check_overrides(["-m", "method=baseline,autodo"], CONF)
+    with pytest.raises(UserError, match="method must be one of autodo"):
+        check_overrides(["method=best"], CONF)

@@ -71,6 +71,7 @@ def test_help_lists_the_groups_and_their_options(run_launch):
     out = run_launch("--help").stdout
     assert "dataset: cifar10, cifar100, digits, fashion_mnist, imagenet, mnist, svhn, svhn_extra" in out
     for group in ("aug_model: NONE, RAND, SEP, SHA, TRIVIAL", "los_model: BOTH, NONE, SOFT, WGHT",
+                  "method: autodo, autodo_a, autodo_aw, autodo_sha, autodo_unroll, baseline, raa, trivial",
                   "hyper_opt: HES, NONE, UNROLL", "model: resnet18, small_cnn"):
         assert group in out
 
@@ -99,3 +100,11 @@ def test_imagenet_folder_with_worker_processes(run_launch, tmp_path):
     split = json.loads((run_dir / "split.json").read_text())
     assert split["valid_size"] == 5 and split["train_size"] == 15
     assert len(result["test_per_class_acc"]) == 4
+
+
+def test_a_paper_row_by_name(run_launch, tmp_path):
+    run_launch("method=autodo", "ir=10", "nr=0.1", "dataset.epochs=2", "dataset.hyper_start_epoch=1")
+    _, result = read_run(tmp_path / "outputs" / "dataset.epochs=2,dataset.hyper_start_epoch=1,ir=10,method=autodo,nr=0.1")
+    config = result["config"]
+    assert (config["aug_model"]["name"], config["los_model"]["name"], config["hyper_opt"]["name"]) == \
+        ("SEP", "BOTH", "HES")
