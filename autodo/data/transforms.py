@@ -11,19 +11,19 @@ from torch import nn
 
 
 class BatchTransform(nn.Module):
-    """uint8 image batch -> float batch: ``geometric`` ops on [0, 1] images, per-channel standardisation,
+    """uint8 image batch -> float batch: ``before_normalize`` ops on [0, 1] images, per-channel standardisation,
     then ``after_normalize`` ops (erasing fills with 0, the mean, as the reference's RandomErasing does)."""
 
-    def __init__(self, mean, std, geometric=(), after_normalize=()):
+    def __init__(self, mean, std, before_normalize=(), after_normalize=()):
         super().__init__()
         self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1))
         self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1))
-        self.geometric = nn.Sequential(*geometric)
+        self.before_normalize = nn.Sequential(*before_normalize)
         self.after_normalize = nn.Sequential(*after_normalize)
 
     def forward(self, images):
         images = images.float().div_(255) if images.dtype == torch.uint8 else images
-        images = self.geometric(images)
+        images = self.before_normalize(images)
         return self.after_normalize((images - self.mean) / self.std)
 
 
@@ -33,15 +33,15 @@ def build_train_transform(augment_cfg, image_size, mean, std, colour=None):
     images) runs after the geometric ops."""
     import kornia.augmentation as K
 
-    geometric = []
+    before = []
     if augment_cfg.crop_padding:
-        geometric.append(K.RandomCrop(tuple(image_size), padding=augment_cfg.crop_padding))
+        before.append(K.RandomCrop(tuple(image_size), padding=augment_cfg.crop_padding))
     if augment_cfg.hflip:
-        geometric.append(K.RandomHorizontalFlip())
+        before.append(K.RandomHorizontalFlip())
     if colour is not None:
-        geometric.append(colour)
+        before.append(colour)
     after = [K.RandomErasing(p=0.5, scale=(0.02, 0.33), ratio=(0.3, 3.3), value=0.0)] if augment_cfg.erasing else []
-    return BatchTransform(mean, std, geometric, after)
+    return BatchTransform(mean, std, before, after)
 
 
 def build_item_transforms(dataset_cfg):

@@ -65,8 +65,8 @@ def hyper_epoch(hyper, model, data, aug_model, loss_model, device, task_lr):
     validation set; returns the mean hypergradient norm and the number of skipped steps.
 
     The network does not change during the pass and validation images get no random transform, so the
-    validation features are computed once per pass; the batches drawn from them are those a shuffled loader
-    would give."""
+    validation features are computed once per pass and batches are drawn from them, shuffled without
+    replacement as a shuffled loader with drop_last would draw images."""
     model.eval()
     valid_features, valid_labels = _features(model.encoder, data.hyper_valid_loader, data.eval_transform, device)
     batch_size = min(data.hyper_train_loader.batch_size, len(valid_labels))
