@@ -10,7 +10,7 @@ from omegaconf import OmegaConf
 
 from autodo.errors import UserError
 
-CONFIG_GROUPS = ("dataset", "model", "aug_model", "los_model", "hyper_opt", "method")
+CONFIG_GROUPS = ("dataset", "model", "aug_model", "los_model", "hyper_opt", "method", "experiment")
 
 
 def _is_number(value):
@@ -92,8 +92,8 @@ def check_overrides(args, conf_dir):
         raise UserError(f"cannot parse the overrides {' '.join(overrides)}: {str(error).splitlines()[0]}") from None
     for override in parsed:
         key = override.key_or_group
-        if override.is_add() or override.is_force_add() or override.is_delete():
-            continue
+        if override.is_add() or override.is_force_add() or override.is_delete() or key.startswith("hydra"):
+            continue  # Hydra's own settings (hydra/launcher=slurm, hydra.launcher.partition=...) are Hydra's to check
         values = list(override.sweep_iterator()) if override.is_sweep_override() else [override.value()]
         if key in CONFIG_GROUPS:
             allowed = group_options(conf_dir, key)

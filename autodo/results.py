@@ -72,7 +72,8 @@ def summary_table(runs, selection="final", minority=False, error=True):
     column = SELECTIONS[selection][1 if minority else 0]
     runs = runs.assign(
         method=[method_name(*key) for key in zip(runs["aug_model"], runs["los_model"], runs["hyper_opt"])],
-        cell=[f"{d} {ir:g}-{nr:g}" for d, ir, nr in zip(runs["dataset"], runs["ir"], runs["nr"])],
+        cell=[f"{d} {ir:g}-{nr:.1f}" if nr * 10 % 1 == 0 else f"{d} {ir:g}-{nr:g}"  # the paper's 100-0.0
+              for d, ir, nr in zip(runs["dataset"], runs["ir"], runs["nr"])],
         value=100.0 - runs[column] if error else runs[column],
     )
     stats = runs.groupby(["method", "model", "epochs", "cell"])["value"].agg(["mean", "std", "count"])

@@ -41,3 +41,11 @@ def test_a_failed_job_is_reported_and_the_others_finish(run_launch, tmp_path):
     good = tmp_path / "outputs" / "dataset.epochs=2,dataset.hyper_start_epoch=1,hyper_opt=HES,los_model=WGHT"
     assert json.loads((good / "result.json").read_text())["epochs"] == 2
     assert not (tmp_path / "outputs" / good.name.replace("epoch=1", "epoch=5")).exists()
+
+
+def test_the_local_launcher_preset_runs_jobs_in_their_own_processes(run_launch, tmp_path):
+    out = run_launch("-m", "hydra/launcher=local", "seed=0,1", "dataset.epochs=2").stdout
+    runs = sorted(p.parent.name for p in (tmp_path / "outputs").glob("*/result.json"))
+    assert runs == ["dataset.epochs=2,seed=0", "dataset.epochs=2,seed=1"]
+    assert len([p for p in (tmp_path / "outputs" / ".submitit").iterdir() if p.name.isdigit()]) == 2
+    assert "2 finished runs under" in out

@@ -1,0 +1,47 @@
+"""The sweep presets in conf/experiment: the paper's grids compose into real runs, and the CPU demo runs."""
+
+import pytest
+from hydra import compose, initialize_config_dir
+
+from autodo.config import group_options, register_resolvers
+from conftest import REPO
+
+CONF = REPO / "conf"
+PAPER_GRIDS = {  # preset: (data set, the IR values of the paper's table, seeds)
+    "paper_svhn": ("svhn", "1,100", "0,1,2,3"),
+    "paper_cifar10": ("cifar10", "1,10", "0,1,2,3"),
+    "paper_cifar100": ("cifar100", "1,10", "0,1,2,3"),
+    "paper_imagenet": ("imagenet", "10", "0"),
+}
+
+
+def preset(name):
+    register_resolvers()
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        return compose("config", overrides=[f"experiment={name}"], return_hydra_config=True)
+
+
+def test_every_preset_is_tested():
+    assert set(group_options(CONF, "experiment")) == {*PAPER_GRIDS, "digits_demo"}
+
+
+@pytest.mark.parametrize("name", PAPER_GRIDS)
+def test_a_paper_grid_sweeps_its_data_set_and_real_method_rows(name):
+    cfg = preset(name)
+    dataset, ir, seeds = PAPER_GRIDS[name]
+    params = cfg.hydra.sweeper.params
+    assert cfg.dataset.name == dataset and params.ir == ir and params.seed == seeds and params.nr == "0.0,0.1"
+    methods = params.method.split(",")
+    assert "baseline" in methods and "autodo" in methods
+    assert set(methods) <= set(group_options(CONF, "method"))
+
+
+def test_the_cpu_demo_grid_runs_and_prints_its_table(run_launch, tmp_path):
+    # one seed and 2 epochs (hyper steps in the second) instead of 3 and 30
+    out = run_launch("-m", "experiment=digits_demo", "seed=0", "dataset.epochs=2", "dataset.hyper_start_epoch=1").stdout
+    runs = sorted(p.parent.name for p in (tmp_path / "outputs").glob("*/result.json"))
+    assert len(runs) == 12
+    assert runs[0] == "dataset.epochs=2,dataset.hyper_start_epoch=1,experiment=digits_demo,ir=1,method=autodo,nr=0.0,seed=0"
+    assert "12 finished runs under" in out
+    for row, cell in [("Baseline", "digits 10-0.1"), ("RAA", "digits 1-0.0"), ("lambda^{A,W,S}", "digits 10-0.0")]:
+        assert row in out and cell in out

@@ -1,0 +1,103 @@
+"""Sweeps as Slurm job arrays through the `hydra/launcher=slurm` preset, on a real cluster.
+
+`.ci/slurm-cluster start` starts a single-node cluster with accounting (CI does); without one these tests skip,
+except under CI=true, where a missing cluster is a failure.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import REPO
+
+# the preset, made to fit the one-node test cluster (no GPU, 2 cores)
+SLURM = ["-m", "hydra/launcher=slurm", "hydra.launcher.partition=debug", "hydra.launcher.gpus_per_node=null",
+         "hydra.launcher.cpus_per_task=1", "hydra.launcher.mem_gb=null", "hydra.launcher.timeout_min=10"]
+
+
+def _cluster_is_up():
+    try:
+        return subprocess.run(["sinfo", "-h", "-o", "%t"], capture_output=True, text=True,
+                              timeout=10).stdout.split() == ["idle"]
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+if not _cluster_is_up():
+    if os.environ.get("CI") == "true":
+        raise RuntimeError("no idle Slurm cluster under CI=true: .ci/slurm-cluster start should have started one")
+    pytest.skip("no idle Slurm cluster here (start one as root with .ci/slurm-cluster start)",
+                allow_module_level=True)
+
+
+def wait_until(condition, timeout, what):
+    deadline = time.time() + timeout
+    while not condition():
+        if time.time() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.2)
+
+
+def test_a_sweep_runs_as_a_job_array_and_aggregates(run_launch, tmp_path):
+    out = run_launch(*SLURM, "seed=0,1,2,3", "dataset.epochs=2", timeout=300).stdout
+    runs = sorted(p.parent.name for p in (tmp_path / "outputs").glob("*/result.json"))
+    assert runs == [f"dataset.epochs=2,seed={seed}" for seed in range(4)]
+    assert len(list((tmp_path / "outputs" / ".submitit").glob("*_[0-3]"))) == 4  # one array task a run
+    assert "4 finished runs under" in out
+    table = subprocess.run([sys.executable, str(REPO / "aggregate.py"), "outputs"], cwd=tmp_path,
+                           capture_output=True, text=True, check=True).stdout
+    assert "4 finished runs; 0 unfinished" in table
+    assert "Baseline" in table and "digits 1-0" in table and "(4)" in table
+
+
+def _job_of(folder):
+    """The id of the running Slurm job whose working folder is ``folder``."""
+    listing = subprocess.run(["squeue", "-h", "-t", "R", "-o", "%i %Z"], capture_output=True, text=True).stdout
+    ids = [line.split()[0] for line in listing.splitlines() if line.split()[1] == str(folder)]
+    return ids[0] if ids else None
+
+
+def _state(job):
+    return subprocess.run(["squeue", "-h", "-j", job, "-o", "%t"], capture_output=True, text=True).stdout.strip()
+
+
+def test_a_requeued_job_resumes_from_its_checkpoint(run_launch, tmp_path):
+    args = ["method=autodo", "dataset.epochs=50"]  # long enough to be killed before it ends
+    run_launch(*args, "out_dir=reference", timeout=300)
+    sweep = subprocess.Popen([sys.executable, str(REPO / "launch.py"), *SLURM, *args], cwd=tmp_path,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    run_dir = tmp_path / "outputs" / "dataset.epochs=50,method=autodo"
+    metrics = run_dir / "metrics.jsonl"
+    try:
+        wait_until(lambda: metrics.exists() and len(metrics.read_text().splitlines()) >= 3, 120,
+                   "the job's third epoch")
+        job = _job_of(tmp_path)
+        subprocess.run(["scontrol", "requeue", job], check=True)
+        wait_until(lambda: _state(job) == "PD", 60, "the requeued job to be pending")
+        assert not (run_dir / "result.json").exists()  # it was killed mid-run
+        # Slurm holds a requeued job for two minutes before it may start again: start it now
+        subprocess.run(["scontrol", "update", f"JobId={job}", "StartTime=now"], check=True)
+        _, stderr = sweep.communicate(timeout=240)
+    finally:
+        sweep.kill()
+    assert sweep.returncode == 0, stderr[-2000:]
+    assert "resuming after epoch" in (run_dir / "launch.log").read_text()
+    resumed = json.loads((run_dir / "result.json").read_text())
+    reference = json.loads((tmp_path / "reference" / run_dir.name / "result.json").read_text())
+    for key in ("config", "wall_time_s"):
+        del resumed[key], reference[key]
+    assert resumed == reference
+
+
+def test_a_failed_job_is_reported_and_the_others_finish(run_launch, tmp_path):
+    proc = run_launch(*SLURM, "los_model=WGHT", "hyper_opt=HES", "dataset.epochs=2",
+                      "dataset.hyper_start_epoch=5,1", check=False, timeout=300)
+    assert proc.returncode != 0
+    assert "dataset.hyper_start_epoch=5 is not allowed" in proc.stderr
+    good = tmp_path / "outputs" / "dataset.epochs=2,dataset.hyper_start_epoch=1,hyper_opt=HES,los_model=WGHT"
+    assert json.loads((good / "result.json").read_text())["epochs"] == 2
+    assert not (tmp_path / "outputs" / good.name.replace("epoch=1", "epoch=5") / "result.json").exists()
