@@ -5,6 +5,8 @@ per data set and IR-NR.
 
     python aggregate.py outputs/
     python aggregate.py outputs/ --select best_valid --minority --format markdown
+    python aggregate.py outputs/ --figures                        # + learning curves, per-class accuracy
+    python aggregate.py outputs/ --inspect "outputs/ir=10,method=autodo,nr=0.1"   # + confusion, t-SNE
 """
 
 import argparse
@@ -12,6 +14,7 @@ import os
 import sys
 
 import pandas as pd
+from omegaconf import OmegaConf
 
 from autodo.results import SELECTIONS, load_runs, summary_table
 
@@ -33,8 +36,14 @@ def main(argv=None):
     parser.add_argument("--accuracy", action="store_true", help="accuracy instead of error")
     parser.add_argument("--format", choices=FORMATS, default="text", help="the table's format")
     parser.add_argument("--runs-csv", help="also write the one-line-per-run table to this CSV file")
+    parser.add_argument("--figures", action="store_true",
+                        help="also draw the learning curves and per-class accuracy into <first folder>/figures/")
+    parser.add_argument("--inspect", action="append", default=[], metavar="RUN_DIR",
+                        help="also draw this finished run's confusion matrix and t-SNE of its test features into "
+                             "<first folder>/figures/ (repeatable)")
+    parser.add_argument("--data-root", help="where the inspected runs' data sets are (default: their data_root)")
     args = parser.parse_args(argv)
-    missing = [folder for folder in args.folders if not os.path.isdir(folder)]
+    missing = [folder for folder in args.folders + args.inspect if not os.path.isdir(folder)]
     if missing:
         print(f"error: {missing[0]!r} is not a folder", file=sys.stderr)
         return 2
@@ -49,6 +58,29 @@ def main(argv=None):
         print(f"\ntest {what} (%), {args.select} epoch: mean ± std over seeds (seeds)\n")
         table = summary_table(runs, args.select, minority=args.minority, error=not args.accuracy)
         print(FORMATS[args.format](table))
+    if args.figures or args.inspect:
+        return draw_figures(runs, args)
+    return 0
+
+
+def draw_figures(runs, args):
+    from autodo import figures
+
+    folder = os.path.join(args.folders[0], "figures")
+    unfinished = [run_dir for run_dir in args.inspect if not os.path.isfile(os.path.join(run_dir, "result.json"))]
+    if unfinished:
+        print(f"error: --inspect {unfinished[0]!r} is not a finished run folder (no result.json)", file=sys.stderr)
+        return 2
+    written = []
+    if args.figures and len(runs):
+        for name, draw in (("learning_curves.png", figures.learning_curves),
+                           ("per_class_accuracy.png", figures.per_class_accuracy)):
+            draw(runs, os.path.join(folder, name))
+            written.append(os.path.join(folder, name))
+    for run_dir in args.inspect:
+        data_root = args.data_root or OmegaConf.load(os.path.join(run_dir, ".hydra", "config.yaml")).data_root
+        written.extend(figures.inspect_run(run_dir, data_root, folder))
+    print("figures: " + ", ".join(map(str, written)))
     return 0
 
 

@@ -65,17 +65,25 @@ def method_name(aug_model, los_model, hyper_opt):
     return PAPER_ROWS.get((aug_model, los_model, hyper_opt), f"{aug_model}+{los_model}+{hyper_opt}")
 
 
+def cell_name(dataset, ir, nr):
+    """A table column: the data set and IR-NR as the paper writes them (100-0.0, 10-0.1)."""
+    return f"{dataset} {ir:g}-{nr:.1f}" if nr * 10 % 1 == 0 else f"{dataset} {ir:g}-{nr:g}"
+
+
+def label_runs(runs):
+    """``runs`` with a ``method`` column (the paper's row name) and a ``cell`` column (data set IR-NR)."""
+    return runs.assign(
+        method=[method_name(*key) for key in zip(runs["aug_model"], runs["los_model"], runs["hyper_opt"])],
+        cell=[cell_name(*key) for key in zip(runs["dataset"], runs["ir"], runs["nr"])],
+    )
+
+
 def summary_table(runs, selection="final", minority=False, error=True):
     """Mean and std (ddof=1) over seeds of the test error (or accuracy), in %, of all classes or of the
     minority ones: a row per method (and model and epochs, so that runs of different budgets are never
     averaged together), a column per data set and IR-NR. Each cell reads ``mean ± std (seeds)``."""
     column = SELECTIONS[selection][1 if minority else 0]
-    runs = runs.assign(
-        method=[method_name(*key) for key in zip(runs["aug_model"], runs["los_model"], runs["hyper_opt"])],
-        cell=[f"{d} {ir:g}-{nr:.1f}" if nr * 10 % 1 == 0 else f"{d} {ir:g}-{nr:g}"  # the paper's 100-0.0
-              for d, ir, nr in zip(runs["dataset"], runs["ir"], runs["nr"])],
-        value=100.0 - runs[column] if error else runs[column],
-    )
+    runs = label_runs(runs).assign(value=100.0 - runs[column] if error else runs[column])
     stats = runs.groupby(["method", "model", "epochs", "cell"])["value"].agg(["mean", "std", "count"])
     text = [f"{m:.2f} ± {s:.2f} ({n})" for m, s, n in zip(stats["mean"], stats["std"].fillna(0.0), stats["count"])]
     return stats.assign(text=text)["text"].unstack("cell").fillna("")

@@ -18,3 +18,11 @@ def test_benchmark_prints_its_ratio(tmp_path, script, args, line):
                           cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert line in proc.stdout
+
+
+def test_aggregation_benchmark_prints_its_ratio(tmp_path):
+    proc = subprocess.run([sys.executable, str(REPO / "bench" / "aggregate_speed.py"), "--runs", "200"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "(190 finished runs; 10 unfinished, failed or corrupt run folders skipped)" in proc.stdout
+    assert "time ratio (aggregate / 10 s target):" in proc.stdout

@@ -1,0 +1,144 @@
+"""Figures of a sweep, as PNG files (matplotlib):
+
+- ``learning_curves.png``: test error and train loss per epoch, mean and a ±1 std band over seeds, a line per
+  method and a column per data set and IR-NR (from each run's ``metrics.jsonl``);
+- ``per_class_accuracy.png``: final test accuracy per class, mean over seeds, a bar per method;
+- for chosen runs, ``confusion_<run>.png`` (the final model's test confusion matrix) and ``tsne_<run>.png`` (a
+  t-SNE of its test features, coloured by class, as the reference's feature-density figures).
+"""
+
+import io
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from omegaconf import OmegaConf  # noqa: E402
+
+from autodo.io import atomic_write_bytes  # noqa: E402
+from autodo.results import label_runs  # noqa: E402
+
+TSNE_POINTS = 2000  # t-SNE of at most this many test images (a fixed random subset)
+
+
+def _curves(run_dirs, key):
+    """An (epochs x seeds) array of ``key`` from the runs' ``metrics.jsonl``."""
+    columns = []
+    for run_dir in run_dirs:
+        lines = (Path(run_dir) / "metrics.jsonl").read_text().splitlines()
+        columns.append([json.loads(line)[key] for line in lines])
+    return np.array(columns, dtype=float).T
+
+
+def _method_groups(runs):
+    """(cell, method label, rows) for each group of runs averaged together: the same method, cell, model and
+    epochs, as in the tables; the label names the model and epochs only when the runs have several."""
+    runs = label_runs(runs)
+    budgets = runs[["model", "epochs"]].drop_duplicates()
+    for (cell, method, model, epochs), rows in runs.groupby(["cell", "method", "model", "epochs"]):
+        yield cell, method if len(budgets) == 1 else f"{method} ({model}, {epochs} epochs)", rows
+
+
+def _panels(cells, rows, height=3.2):
+    figure, axes = plt.subplots(rows, len(cells), figsize=(4.5 * len(cells), height * rows), squeeze=False)
+    return figure, {cell: axes[:, i] for i, cell in enumerate(cells)}
+
+
+def learning_curves(runs, path):
+    cells = sorted(set(label_runs(runs)["cell"]))
+    figure, panels = _panels(cells, rows=2)
+    for cell, label, rows in _method_groups(runs):
+        error_axis, loss_axis = panels[cell]
+        for axis, values in ((error_axis, 100.0 - _curves(rows["run_dir"], "test_acc")),
+                             (loss_axis, _curves(rows["run_dir"], "train_loss"))):
+            epochs = np.arange(1, len(values) + 1)
+            mean, std = values.mean(1), values.std(1, ddof=1) if values.shape[1] > 1 else 0 * values[:, 0]
+            axis.plot(epochs, mean, label=f"{label} ({values.shape[1]})")
+            axis.fill_between(epochs, mean - std, mean + std, alpha=0.2)
+    for cell, (error_axis, loss_axis) in panels.items():
+        error_axis.set(title=cell, ylabel="test error (%)")
+        loss_axis.set(xlabel="epoch", ylabel="train loss")
+        error_axis.legend(fontsize="small")
+    _save(figure, path)
+
+
+def per_class_accuracy(runs, path):
+    cells = sorted(set(label_runs(runs)["cell"]))
+    figure, panels = _panels(cells, rows=1, height=4.0)
+    groups = list(_method_groups(runs))
+    methods = list(dict.fromkeys(label for _, label, _ in groups))
+    width = 0.8 / len(methods)
+    for cell, label, rows in groups:
+        results = [json.loads((Path(d) / "result.json").read_text()) for d in rows["run_dir"]]
+        accuracy = np.mean([r["test_per_class_acc"] for r in results], axis=0)
+        classes = np.arange(len(accuracy))
+        offset = width * (methods.index(label) - (len(methods) - 1) / 2)  # the group centred on its class
+        panels[cell][0].bar(classes + offset, accuracy, width, label=f"{label} ({len(rows)})")
+    for cell, (axis,) in panels.items():
+        # the legend sits above the bars, in headroom over 100 %
+        axis.set(title=cell, xlabel="class", ylabel="final test accuracy (%)", ylim=(0, 125), yticks=range(0, 101, 20))
+        axis.legend(fontsize="x-small", loc="upper center", ncol=min(len(methods), 3))
+    _save(figure, path)
+
+
+@torch.no_grad()
+def final_test_features(run_dir, data_root, device):
+    """The final model's test features, predictions and labels, rebuilt from the run folder's config and
+    checkpoint (the data set and split as the run had them)."""
+    from autodo.data.pipeline import build_run_data
+    from autodo.experiment import CHECKPOINT
+    from autodo.models import build_classifier
+
+    cfg = OmegaConf.load(Path(run_dir) / ".hydra" / "config.yaml")
+    data = build_run_data(cfg, data_root, device)
+    model = build_classifier(cfg.model, cfg.dataset.in_channels, cfg.dataset.num_classes).to(device).eval()
+    model.load_state_dict(torch.load(Path(run_dir) / CHECKPOINT, map_location=device, weights_only=True)["model"])
+    transform = data.eval_transform.to(device)
+    features, predictions, labels = [], [], []
+    for images, batch_labels, _ in data.test_loader:
+        batch_features = model.encoder(transform(images.to(device)))
+        features.append(batch_features.float().cpu())
+        predictions.append(model.head(batch_features).argmax(1).cpu())
+        labels.append(batch_labels)
+    return torch.cat(features).numpy(), torch.cat(predictions).numpy(), torch.cat(labels).numpy()
+
+
+def inspect_run(run_dir, data_root, folder, device="cpu"):
+    """Write the confusion matrix and the t-SNE of one finished run into ``folder``; return their paths."""
+    from sklearn.manifold import TSNE
+    from sklearn.metrics import ConfusionMatrixDisplay
+
+    features, predictions, labels = final_test_features(run_dir, data_root, torch.device(device))
+    name = Path(run_dir).name
+    figure, axis = plt.subplots(figsize=(7, 6))
+    ConfusionMatrixDisplay.from_predictions(labels, predictions, ax=axis, colorbar=False,
+                                            include_values=labels.max() < 20)
+    axis.set_title(f"{name}\ntest accuracy {100 * (predictions == labels).mean():.2f}%", fontsize="small")
+    confusion = Path(folder) / f"confusion_{name}.png"
+    _save(figure, confusion)
+
+    keep = np.random.default_rng(0).permutation(len(labels))[:TSNE_POINTS]
+    points = TSNE(init="pca", random_state=0, perplexity=min(30.0, len(keep) - 1.0)).fit_transform(features[keep])
+    figure, axis = plt.subplots(figsize=(7, 6))
+    scatter = axis.scatter(points[:, 0], points[:, 1], c=labels[keep], cmap="tab10" if labels.max() < 10 else
+                           "nipy_spectral", s=6)
+    wrong = predictions[keep] != labels[keep]
+    axis.scatter(points[wrong, 0], points[wrong, 1], marker="x", c="black", s=10, linewidths=0.5)
+    axis.legend(*scatter.legend_elements(num=min(int(labels.max()) + 1, 20)), fontsize="x-small", title="class")
+    axis.set_title(f"{name}\nt-SNE of {len(keep)} test features (x: misclassified)", fontsize="small")
+    axis.set_xticks([]), axis.set_yticks([])
+    tsne = Path(folder) / f"tsne_{name}.png"
+    _save(figure, tsne)
+    return confusion, tsne
+
+
+def _save(figure, path):
+    buffer = io.BytesIO()
+    figure.tight_layout()
+    figure.savefig(buffer, dpi=110, format="png")
+    plt.close(figure)
+    atomic_write_bytes(path, buffer.getvalue())
