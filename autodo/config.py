@@ -10,6 +10,7 @@ from omegaconf import OmegaConf
 
 from autodo.errors import UserError
 
+PRIOR_CORRECTIONS = ("none", "logit_adjust", "balance")  # los_model.prior_correction (autodo.losses)
 CONFIG_GROUPS = ("dataset", "model", "aug_model", "los_model", "hyper_opt", "method", "experiment")
 
 
@@ -39,6 +40,7 @@ SCALAR_RULES = {
     "dataset.lr": (lambda v: _is_number(v) and v > 0, "a number > 0"),
     "dataset.hyper_lr": (lambda v: _is_number(v) and v > 0, "a number > 0"),
     "dataset.hyper_batch_size": (lambda v: _is_int(v) and v > 0, "an integer > 0"),
+    "los_model.prior_correction": (lambda v: v in PRIOR_CORRECTIONS, f"one of {', '.join(PRIOR_CORRECTIONS)}"),
     "dataset.hyper_warmup_epochs": (lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
 }
 

@@ -74,7 +74,8 @@ def run_experiment(cfg, run_dir, data_root):
     scaler = torch.amp.GradScaler(device.type, enabled=amp)
     train_labels = data.train_loader.dataset.labels
     loss_model = LossModel(train_labels, num_classes, cfg.los_model.weights, cfg.los_model.soft_labels,
-                           symmetric=cfg.ir > 1 or cfg.nr > 0).to(device)
+                           symmetric=cfg.ir > 1 or cfg.nr > 0,
+                           prior_correction=cfg.los_model.prior_correction).to(device)
     aug_model = build_learned_augmentation(cfg.aug_model, len(train_labels))
     state = {"model": model, "optimizer": optimizer, "scheduler": scheduler, "scaler": scaler,
              "loss_model": loss_model}

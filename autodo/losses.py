@@ -11,6 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from autodo.config import PRIOR_CORRECTIONS
+
 _SOFTPLUS_AT_ZERO = math.log(2.0)
 
 
@@ -21,13 +23,26 @@ class LossModel(nn.Module):
     else 1. With learned soft labels, ``l_i`` is the KL divergence between ``softmax(label_logits_i)`` (label
     smoothing of the given label at the start) and the prediction, symmetric when the data are biased; else the
     cross-entropy with the given label.
+
+    ``prior_correction`` corrects for the class prior ``p`` of the given (noisy) train labels, with nothing
+    learned: ``logit_adjust`` trains on ``logits + log p`` (logit-adjusted loss, Menon et al. 2021; the model
+    predicts with its plain logits), ``balance`` multiplies each sample's weight by ``N / (C n_y)`` (class-balanced
+    weights, averaging 1 over the train set).
     """
 
-    def __init__(self, labels, num_classes, learn_weights, learn_soft_labels, symmetric, smoothing=0.05):
+    def __init__(self, labels, num_classes, learn_weights, learn_soft_labels, symmetric, prior_correction="none",
+                 smoothing=0.05):
         super().__init__()
         labels = torch.as_tensor(labels, dtype=torch.long)
         self.symmetric = symmetric
         self.register_buffer("given_labels", labels)
+        if prior_correction not in PRIOR_CORRECTIONS:
+            raise ValueError(f"prior_correction={prior_correction!r}: must be one of {', '.join(PRIOR_CORRECTIONS)}")
+        counts = torch.bincount(labels, minlength=num_classes).clamp(min=1).float()
+        self.register_buffer("logit_offset",
+                             torch.log(counts / counts.sum()) if prior_correction == "logit_adjust" else None)
+        self.register_buffer("class_weights",
+                             len(labels) / (num_classes * counts) if prior_correction == "balance" else None)
         self.weight_logits = nn.Parameter(torch.zeros(len(labels))) if learn_weights else None
         self.label_logits = None
         if learn_soft_labels:
@@ -37,11 +52,13 @@ class LossModel(nn.Module):
 
     def weights(self, index=None):
         """The loss weights of the samples ``index`` (all by default)."""
-        if self.weight_logits is None:
-            size = len(self.given_labels) if index is None else len(index)
-            return torch.ones(size, device=self.given_labels.device)
-        logits = self.weight_logits if index is None else self.weight_logits[index]
-        return F.softplus(logits) / _SOFTPLUS_AT_ZERO
+        index = slice(None) if index is None else index
+        weights = torch.ones_like(self.given_labels[index], dtype=torch.float)
+        if self.weight_logits is not None:
+            weights = F.softplus(self.weight_logits[index]) / _SOFTPLUS_AT_ZERO
+        if self.class_weights is not None:
+            weights = weights * self.class_weights[self.given_labels[index]]
+        return weights
 
     def labels(self):
         """The hard labels the model now holds: the argmax of the soft labels, or the given labels."""
@@ -49,6 +66,8 @@ class LossModel(nn.Module):
 
     def per_sample(self, logits, index):
         """Unweighted per-sample losses of the ``logits`` of the train samples ``index``."""
+        if self.logit_offset is not None:
+            logits = logits + self.logit_offset
         if self.label_logits is None:
             return F.cross_entropy(logits, self.given_labels[index], reduction="none")
         log_target, log_prediction = F.log_softmax(self.label_logits[index], 1), F.log_softmax(logits, 1)

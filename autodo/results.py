@@ -40,13 +40,15 @@ def load_runs(folders):
     return pd.DataFrame(rows, columns=["run_dir", *CONFIG_COLUMNS, *METRIC_COLUMNS]), skipped
 
 
-# paper row names of (aug_model, los_model, hyper_opt)
+# paper row names of (aug_model, los_model, hyper_opt), and of the simple baselines beside them
 PAPER_ROWS = {
     ("NONE", "NONE", "NONE"): "Baseline",
     ("RAND", "NONE", "NONE"): "RAA",
     ("AUTO", "NONE", "NONE"): "FAA",
     ("DADA", "NONE", "NONE"): "DADA",
     ("TRIVIAL", "NONE", "NONE"): "TrivialAugment",
+    ("NONE", "LA", "NONE"): "logit-adjusted CE",
+    ("NONE", "CB", "NONE"): "class-balanced CE",
     ("SHA", "NONE", "HES"): "lambda^A_SHA",
     ("SEP", "NONE", "HES"): "lambda^A",
     ("SEP", "WGHT", "HES"): "lambda^{A,W}",

@@ -46,7 +46,8 @@ def test_biased_run_records_its_data(run_launch, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "override", ["ir=0.5", "nr=1", "sr=0", "ir=abc", "nr=x", "aug_model=FOO", "model=vgg", "colour=red", "ir=1,0"]
+    "override", ["ir=0.5", "nr=1", "sr=0", "ir=abc", "nr=x", "aug_model=FOO", "model=vgg", "colour=red", "ir=1,0",
+                 "los_model.prior_correction=median"]
 )
 def test_bad_input_is_one_line_exit_2_and_nothing_written(run_launch, tmp_path, override):
     proc = run_launch(override, check=False)
@@ -70,8 +71,10 @@ def test_corrupt_split_cache_is_refused_without_a_half_written_run(run_launch, t
 def test_help_lists_the_groups_and_their_options(run_launch):
     out = run_launch("--help").stdout
     assert "dataset: cifar10, cifar100, digits, fashion_mnist, imagenet, mnist, svhn, svhn_extra" in out
-    for group in ("aug_model: NONE, RAND, SEP, SHA, TRIVIAL", "los_model: BOTH, NONE, SOFT, WGHT",
-                  "method: autodo, autodo_a, autodo_aw, autodo_sha, autodo_unroll, baseline, raa, trivial",
+    for group in ("aug_model: NONE, RAND, SEP, SHA, TRIVIAL", "los_model: BOTH, CB, LA, NONE, SOFT, WGHT",
+                  "method: autodo, autodo_a, autodo_aw, autodo_sha, autodo_unroll, baseline, class_balanced, "
+                  "logit_adjusted, raa, trivial",
+                  "experiment: digits_demo, paper_cifar10, paper_cifar100, paper_imagenet, paper_svhn",
                   "hyper_opt: HES, NONE, UNROLL", "model: resnet18, small_cnn"):
         assert group in out
 

@@ -33,6 +33,35 @@ def test_none_is_plain_cross_entropy_on_the_given_labels():
     assert list(model.parameters()) == []
 
 
+# LABELS has 2, 1, 2 samples in classes 0, 1, 2
+PRIOR = torch.tensor([2 / 5, 1 / 5, 2 / 5])
+
+
+def test_logit_adjusted_loss_adds_the_log_prior_of_the_given_labels():
+    logits = torch.randn(5, 3)
+    model = LossModel(LABELS, 3, learn_weights=False, learn_soft_labels=False, symmetric=False,
+                      prior_correction="logit_adjust")
+    expected = -F.log_softmax(logits + PRIOR.log(), 1)[torch.arange(5), LABELS].mean()
+    torch.testing.assert_close(model(logits, torch.arange(5)), expected)
+    torch.testing.assert_close(model.weights(), torch.ones(5))
+
+
+def test_class_balanced_weights_are_inverse_class_counts_averaging_one():
+    logits = torch.randn(5, 3)
+    model = LossModel(LABELS, 3, learn_weights=True, learn_soft_labels=False, symmetric=False,
+                      prior_correction="balance")
+    weights = 1 / (3 * PRIOR[LABELS])  # N / (C n_y)
+    torch.testing.assert_close(model.weights(), weights)
+    assert model.weights().mean().item() == pytest.approx(1.0)
+    expected = (weights * F.cross_entropy(logits, LABELS, reduction="none")).mean()
+    torch.testing.assert_close(model(logits, torch.arange(5)), expected)  # learned weights start at 1
+
+
+def test_an_unknown_prior_correction_is_refused():
+    with pytest.raises(ValueError, match="'median'"):
+        LossModel(LABELS, 3, False, False, False, prior_correction="median")
+
+
 def kl(p_log, q_log):
     return (p_log.exp() * (p_log - q_log)).sum(1)
 

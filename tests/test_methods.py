@@ -18,6 +18,8 @@ COMMON = ["ir=10", "nr=0.2", "dataset.epochs=3", "dataset.hyper_start_epoch=1"]
         ["aug_model=SEP", "los_model=BOTH", "hyper_opt=HES"],
         ["aug_model=SEP", "los_model=WGHT", "hyper_opt=UNROLL"],
         ["los_model=SOFT", "hyper_opt=HES"],
+        ["los_model=LA"],
+        ["los_model=CB"],
     ],
     ids=lambda method: "+".join(m.split("=")[1] for m in method),
 )
