@@ -49,14 +49,15 @@ def _panels(cells, rows, height=3.2):
 
 
 def learning_curves(runs, path):
-    cells = sorted(set(label_runs(runs)["cell"]))
-    figure, panels = _panels(cells, rows=2)
-    for cell, label, rows in _method_groups(runs):
+    groups = list(_method_groups(runs))
+    figure, panels = _panels(sorted({cell for cell, _, _ in groups}), rows=2)
+    for cell, label, rows in groups:
         error_axis, loss_axis = panels[cell]
         for axis, values in ((error_axis, 100.0 - _curves(rows["run_dir"], "test_acc")),
                              (loss_axis, _curves(rows["run_dir"], "train_loss"))):
             epochs = np.arange(1, len(values) + 1)
-            mean, std = values.mean(1), values.std(1, ddof=1) if values.shape[1] > 1 else 0 * values[:, 0]
+            mean = values.mean(1)
+            std = values.std(1, ddof=1) if values.shape[1] > 1 else np.zeros_like(mean)
             axis.plot(epochs, mean, label=f"{label} ({values.shape[1]})")
             axis.fill_between(epochs, mean - std, mean + std, alpha=0.2)
     for cell, (error_axis, loss_axis) in panels.items():
@@ -67,9 +68,8 @@ def learning_curves(runs, path):
 
 
 def per_class_accuracy(runs, path):
-    cells = sorted(set(label_runs(runs)["cell"]))
-    figure, panels = _panels(cells, rows=1, height=4.0)
     groups = list(_method_groups(runs))
+    figure, panels = _panels(sorted({cell for cell, _, _ in groups}), rows=1, height=4.0)
     methods = list(dict.fromkeys(label for _, label, _ in groups))
     width = 0.8 / len(methods)
     for cell, label, rows in groups:

@@ -69,7 +69,7 @@ def method_name(aug_model, los_model, hyper_opt):
 
 def cell_name(dataset, ir, nr):
     """A table column: the data set and IR-NR as the paper writes them (100-0.0, 10-0.1)."""
-    return f"{dataset} {ir:g}-{nr:.1f}" if nr * 10 % 1 == 0 else f"{dataset} {ir:g}-{nr:g}"
+    return f"{dataset} {ir:g}-{nr:.1f}" if round(nr, 1) == nr else f"{dataset} {ir:g}-{nr:g}"
 
 
 def label_runs(runs):
