@@ -11,6 +11,8 @@ from omegaconf import OmegaConf
 from autodo.errors import UserError
 
 PRIOR_CORRECTIONS = ("none", "logit_adjust", "balance")  # los_model.prior_correction (autodo.losses)
+# dataset.fast_autoaugment: the published tables in autodo/augment/fast_autoaugment.json (aug_model=AUTO)
+FAST_AUTOAUGMENT_TABLES = ("fa_reduced_cifar10", "fa_reduced_svhn", "fa_resnet50_rimagenet")
 CONFIG_GROUPS = ("dataset", "model", "aug_model", "los_model", "hyper_opt", "method", "experiment")
 
 
@@ -42,6 +44,7 @@ SCALAR_RULES = {
     "dataset.hyper_batch_size": (lambda v: _is_int(v) and v > 0, "an integer > 0"),
     "los_model.prior_correction": (lambda v: v in PRIOR_CORRECTIONS, f"one of {', '.join(PRIOR_CORRECTIONS)}"),
     "dataset.hyper_warmup_epochs": (lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
+    "dataset.fast_autoaugment": (lambda v: v in FAST_AUTOAUGMENT_TABLES, f"one of {', '.join(FAST_AUTOAUGMENT_TABLES)}"),
 }
 
 

@@ -22,7 +22,8 @@ CONF = Path(__file__).resolve().parent.parent / "conf"
         ("seed=1.5", "seed must be an integer >= 0"),
         ("dataset.epochs=0", "dataset.epochs must be an integer > 0"),
         ("device=gpu", "device must be one of auto, cpu, cuda"),
-        ("aug_model=FOO", "aug_model must be one of NONE, RAND, SEP, SHA, TRIVIAL"),
+        ("aug_model=FOO", "aug_model must be one of AUTO, NONE, RAND, SEP, SHA, TRIVIAL"),
+        ("dataset.fast_autoaugment=fa_mnist", "dataset.fast_autoaugment must be one of fa_reduced_cifar10, "),
         ("dataset=nope", "dataset must be one of cifar10, cifar100, digits"),
         ("ir=1,10,0", "ir=0 is not allowed"),
         ("frobnicate=1", "unknown option 'frobnicate'"),
@@ -79,7 +80,8 @@ def test_run_name():
 
 
 @pytest.mark.parametrize("method, groups", [
-    ("baseline", ("NONE", "NONE", "NONE")), ("raa", ("RAND", "NONE", "NONE")), ("trivial", ("TRIVIAL", "NONE", "NONE")),
+    ("baseline", ("NONE", "NONE", "NONE")), ("raa", ("RAND", "NONE", "NONE")), ("faa", ("AUTO", "NONE", "NONE")),
+    ("trivial", ("TRIVIAL", "NONE", "NONE")),
     ("autodo_sha", ("SHA", "NONE", "HES")), ("autodo_a", ("SEP", "NONE", "HES")),
     ("autodo_aw", ("SEP", "WGHT", "HES")), ("autodo", ("SEP", "BOTH", "HES")),
     ("autodo_unroll", ("SEP", "BOTH", "UNROLL")),

@@ -13,6 +13,7 @@ COMMON = ["ir=10", "nr=0.2", "dataset.epochs=3", "dataset.hyper_start_epoch=1"]
     [
         ["aug_model=RAND"],
         ["aug_model=TRIVIAL"],
+        ["aug_model=AUTO"],
         ["aug_model=SEP"],  # fixed at its start values
         ["aug_model=SHA", "hyper_opt=HES"],
         ["aug_model=SEP", "los_model=BOTH", "hyper_opt=HES"],
