@@ -34,6 +34,8 @@ SCALAR_RULES = {
     "amp": (lambda v: isinstance(v, bool), "true or false"),
     "overfit": (lambda v: isinstance(v, bool), "true or false"),
     "oversplit": (lambda v: isinstance(v, bool), "true or false"),
+    "train_on_valid": (lambda v: isinstance(v, bool), "true or false"),
+    "head_refit": (lambda v: isinstance(v, bool), "true or false"),
     "num_workers": (lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
     "eval_batch_size": (lambda v: _is_int(v) and v > 0, "an integer > 0"),
     "dataset.epochs": (lambda v: _is_int(v) and v > 0, "an integer > 0"),
@@ -44,6 +46,7 @@ SCALAR_RULES = {
     "dataset.hyper_batch_size": (lambda v: _is_int(v) and v > 0, "an integer > 0"),
     "los_model.prior_correction": (lambda v: v in PRIOR_CORRECTIONS, f"one of {', '.join(PRIOR_CORRECTIONS)}"),
     "dataset.hyper_warmup_epochs": (lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
+    "hyper_opt.pass_fraction": (lambda v: _is_number(v) and 0 < v <= 1, "a number in (0, 1]"),
     "dataset.fast_autoaugment": (lambda v: v in FAST_AUTOAUGMENT_TABLES, f"one of {', '.join(FAST_AUTOAUGMENT_TABLES)}"),
 }
 
@@ -61,8 +64,11 @@ def group_options(conf_dir, group):
 
 
 def validate_config(cfg):
+    absent = object()
     for key in SCALAR_RULES:
-        check_value(key, OmegaConf.select(cfg, key))
+        value = OmegaConf.select(cfg, key, default=absent)
+        if value is not absent:  # a key of some options of a group only (hyper_opt.pass_fraction)
+            check_value(key, value)
     if cfg.hyper_opt.name != "NONE":
         learned = cfg.aug_model.name in ("SHA", "SEP") or cfg.los_model.weights or cfg.los_model.soft_labels
         if not learned:
@@ -72,6 +78,10 @@ def validate_config(cfg):
         if not 0 <= cfg.dataset.hyper_start_epoch < cfg.dataset.epochs:
             raise UserError(f"dataset.hyper_start_epoch={cfg.dataset.hyper_start_epoch} is not allowed: it must "
                             f"be in [0, dataset.epochs={cfg.dataset.epochs}) for hyper_opt={cfg.hyper_opt.name}")
+    if cfg.train_on_valid and (cfg.hyper_opt.name != "NONE" or cfg.oversplit):
+        clash = f"hyper_opt={cfg.hyper_opt.name}" if cfg.hyper_opt.name != "NONE" else "oversplit=true"
+        raise UserError(f"train_on_valid=true is not allowed with {clash}: it needs a validation split that no "
+                        "hyper step uses (hyper_opt=NONE, oversplit=false)")
     if cfg.device == "cuda":
         import torch
 

@@ -1,4 +1,4 @@
-"""One epoch of training and one evaluation pass."""
+"""One epoch of training, one evaluation pass, the features of a data set, and a refit of the head."""
 
 import torch
 import torch.nn.functional as F
@@ -62,3 +62,26 @@ def evaluate(model, loader, transform, device, num_classes, amp):
         "acc": 100.0 * correct.sum().item() / count.sum().item(),
         "per_class_acc": per_class,
     }
+
+
+@torch.no_grad()
+def features_of(encoder, loader, transform, device):
+    """The encoder's features and the labels of every image of ``loader`` (no random transform)."""
+    features, labels = [], []
+    for images, batch_labels, _ in loader:
+        features.append(encoder(transform(images.to(device))))
+        labels.append(batch_labels.to(device))
+    return torch.cat(features), torch.cat(labels)
+
+
+@torch.no_grad()
+def refit_head(model, loader, transform, device):
+    """Replace the linear head by an L2-regularised multinomial logistic regression (scikit-learn, L-BFGS,
+    deterministic) fitted to the encoder's features of ``loader`` (the clean validation set)."""
+    from sklearn.linear_model import LogisticRegression
+
+    model.eval()
+    features, labels = features_of(model.encoder, loader, transform, device)
+    fit = LogisticRegression(max_iter=1000).fit(features.double().cpu().numpy(), labels.cpu().numpy())
+    model.head.weight.copy_(torch.from_numpy(fit.coef_))
+    model.head.bias.copy_(torch.from_numpy(fit.intercept_))

@@ -9,7 +9,10 @@ CONFIG_COLUMNS = {
     "dataset": ("dataset", "name"), "model": ("model", "name"), "aug_model": ("aug_model", "name"),
     "los_model": ("los_model", "name"), "hyper_opt": ("hyper_opt", "name"),
     "ir": ("ir",), "nr": ("nr",), "sr": ("sr",), "seed": ("seed",),
+    "train_on_valid": ("train_on_valid",), "head_refit": ("head_refit",),
 }
+# config columns that runs written before they existed lack: their value then
+CONFIG_DEFAULTS = {"train_on_valid": False, "head_refit": False}
 METRIC_COLUMNS = ["epochs", "test_acc_final", "test_acc_best", "test_acc_at_best_valid", "majority_acc",
                   "minority_acc", "minority_acc_best", "minority_acc_at_best_valid", "wall_time_s"]
 
@@ -19,7 +22,7 @@ def _row(run_dir, result):
     for column, path in CONFIG_COLUMNS.items():
         value = result["config"]
         for key in path:
-            value = value[key]
+            value = value[key] if column not in CONFIG_DEFAULTS else value.get(key, CONFIG_DEFAULTS[column])
         row[column] = value
     row["test_acc_final"] = result["test_acc_final"]  # every finished run has it
     row.update({column: result.get(column, float("nan")) for column in METRIC_COLUMNS})
@@ -54,7 +57,10 @@ PAPER_ROWS = {
     ("SEP", "WGHT", "HES"): "lambda^{A,W}",
     ("SEP", "BOTH", "HES"): "lambda^{A,W,S}",
     ("SEP", "BOTH", "UNROLL"): "lambda^{A,W,S} UNROLL",
+    ("SEP", "BOTH", "NONE"): "lambda^{A,W,S} frozen (no hyper steps)",
 }
+# how a run used the clean validation set beyond monitoring and hyper steps: a suffix of its row name
+VALID_USES = {"train_on_valid": " + valid in train", "head_refit": " + head refit on valid"}
 # (accuracy over all classes, accuracy of the minority classes) under each selection rule
 SELECTIONS = {
     "final": ("test_acc_final", "minority_acc"),
@@ -63,8 +69,10 @@ SELECTIONS = {
 }
 
 
-def method_name(aug_model, los_model, hyper_opt):
-    return PAPER_ROWS.get((aug_model, los_model, hyper_opt), f"{aug_model}+{los_model}+{hyper_opt}")
+def method_name(aug_model, los_model, hyper_opt, train_on_valid=False, head_refit=False):
+    name = PAPER_ROWS.get((aug_model, los_model, hyper_opt), f"{aug_model}+{los_model}+{hyper_opt}")
+    flags = {"train_on_valid": train_on_valid, "head_refit": head_refit}
+    return name + "".join(suffix for key, suffix in VALID_USES.items() if flags[key])
 
 
 def cell_name(dataset, ir, nr):
@@ -75,7 +83,8 @@ def cell_name(dataset, ir, nr):
 def label_runs(runs):
     """``runs`` with a ``method`` column (the paper's row name) and a ``cell`` column (data set IR-NR)."""
     return runs.assign(
-        method=[method_name(*key) for key in zip(runs["aug_model"], runs["los_model"], runs["hyper_opt"])],
+        method=[method_name(*key) for key in zip(runs["aug_model"], runs["los_model"], runs["hyper_opt"],
+                                                 runs["train_on_valid"], runs["head_refit"])],
         cell=[cell_name(*key) for key in zip(runs["dataset"], runs["ir"], runs["nr"])],
     )
 

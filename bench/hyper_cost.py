@@ -7,6 +7,7 @@ it finishes in a few minutes on two CPU cores; any launch.py override can be add
 
     python bench/hyper_cost.py
     python bench/hyper_cost.py dataset.epochs=15 dataset.hyper_start_epoch=5
+    python bench/hyper_cost.py hyper_opt.pass_fraction=0.5
 """
 
 import json
@@ -22,6 +23,8 @@ METHODS = {"NONE": ["aug_model=NONE"], "HES": ["aug_model=SEP", "los_model=BOTH"
 
 
 def run(method, overrides, out_dir):
+    if method == "NONE":  # hyper_opt settings (hyper_opt.pass_fraction=0.5) are the HES run's
+        overrides = [o for o in overrides if not o.startswith("hyper_opt.")]
     dataset = [] if any(o.startswith("dataset=") for o in overrides) else [f"dataset={DATASET}"]
     args = [*dataset, *COMMON, *METHODS[method], *overrides, f"out_dir={out_dir}"]
     subprocess.run([sys.executable, str(REPO / "launch.py"), *args], check=True, capture_output=True)

@@ -21,6 +21,7 @@ CONF = Path(__file__).resolve().parent.parent / "conf"
         ("seed=-1", "seed must be an integer >= 0"),
         ("seed=1.5", "seed must be an integer >= 0"),
         ("dataset.epochs=0", "dataset.epochs must be an integer > 0"),
+        ("hyper_opt.pass_fraction=0", "hyper_opt.pass_fraction must be a number in (0, 1]"),
         ("device=gpu", "device must be one of auto, cpu, cuda"),
         ("aug_model=FOO", "aug_model must be one of AUTO, NONE, RAND, SEP, SHA, TRIVIAL"),
         ("dataset.fast_autoaugment=fa_mnist", "dataset.fast_autoaugment must be one of fa_reduced_cifar10, "),
@@ -84,7 +85,7 @@ def test_run_name():
     ("trivial", ("TRIVIAL", "NONE", "NONE")),
     ("autodo_sha", ("SHA", "NONE", "HES")), ("autodo_a", ("SEP", "NONE", "HES")),
     ("autodo_aw", ("SEP", "WGHT", "HES")), ("autodo", ("SEP", "BOTH", "HES")),
-    ("autodo_unroll", ("SEP", "BOTH", "UNROLL")),
+    ("autodo_unroll", ("SEP", "BOTH", "UNROLL")), ("autodo_frozen", ("SEP", "BOTH", "NONE")),
 ])
 def test_methods_name_the_paper_rows(method, groups):
     from autodo.results import method_name
@@ -101,3 +102,19 @@ def test_explicit_groups_win_over_a_method():
     check_overrides(["-m", "method=baseline,autodo"], CONF)
     with pytest.raises(UserError, match="method must be one of autodo"):
         check_overrides(["method=best"], CONF)
+
+
+@pytest.mark.parametrize("method, groups, flags, name", [
+    ("train_on_valid", ("NONE", "NONE", "NONE"), (True, False), "Baseline + valid in train"),
+    ("head_refit", ("NONE", "NONE", "NONE"), (False, True), "Baseline + head refit on valid"),
+    ("autodo_refit", ("SEP", "BOTH", "HES"), (False, True), "lambda^{A,W,S} + head refit on valid"),
+])
+def test_valid_set_methods_set_their_flag_and_name_their_row(method, groups, flags, name):
+    from autodo.results import method_name
+
+    cfg = composed(f"method={method}")
+    assert (cfg.aug_model.name, cfg.los_model.name, cfg.hyper_opt.name) == groups
+    assert (cfg.train_on_valid, cfg.head_refit) == flags
+    assert method_name(*groups, *flags) == name
+    validate_config(cfg)
+    assert composed(f"method={method}", "head_refit=false").head_refit is False  # the command line wins

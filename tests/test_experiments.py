@@ -22,7 +22,16 @@ def preset(name):
 
 
 def test_every_preset_is_tested():
-    assert set(group_options(CONF, "experiment")) == {*PAPER_GRIDS, "digits_demo"}
+    assert set(group_options(CONF, "experiment")) == {*PAPER_GRIDS, "digits_demo", "reproduce"}
+
+
+def test_the_reproduction_sweeps_every_method_row_on_fashion_mnist():
+    """bench/reproduce.py's preset (its runs are tested in tests/test_bench.py): every method we offer."""
+    cfg = preset("reproduce")
+    params = cfg.hydra.sweeper.params
+    assert cfg.dataset.name == "fashion_mnist" and cfg.model.name == "small_cnn" and params.seed == "0,1,2,3"
+    assert sorted(params.method.split(",")) == group_options(CONF, "method")
+    assert 0 < cfg.dataset.hyper_start_epoch < cfg.dataset.epochs
 
 
 @pytest.mark.parametrize("name", PAPER_GRIDS)

@@ -4,6 +4,7 @@ learned."""
 import json
 
 import pytest
+import torch
 
 COMMON = ["ir=10", "nr=0.2", "dataset.epochs=3", "dataset.hyper_start_epoch=1"]
 
@@ -17,6 +18,7 @@ COMMON = ["ir=10", "nr=0.2", "dataset.epochs=3", "dataset.hyper_start_epoch=1"]
         ["aug_model=SEP"],  # fixed at its start values
         ["aug_model=SHA", "hyper_opt=HES"],
         ["aug_model=SEP", "los_model=BOTH", "hyper_opt=HES"],
+        ["aug_model=SEP", "los_model=BOTH", "hyper_opt=HES", "hyper_opt.pass_fraction=0.5"],
         ["aug_model=SEP", "los_model=WGHT", "hyper_opt=UNROLL"],
         ["los_model=SOFT", "hyper_opt=HES"],
         ["los_model=LA"],
@@ -36,6 +38,8 @@ def test_method_runs_and_reports(run_launch, tmp_path, method):
     assert ("hypergrad_norm" in rows[0], "hypergrad_norm" in rows[-1]) == (False, hyper)
     if hyper:
         assert rows[-1]["hyper_skipped"] == 0 and rows[-1]["hypergrad_norm"] > 0
+        batches = json.loads((run_dir / "split.json").read_text())["train_size"] // 128  # digits' hyper batch
+        assert rows[-1]["hyper_steps"] == round(float(options.get("hyper_opt.pass_fraction", 1)) * batches)
     if learned_aug:
         magnitudes = [rows[-1][f"aug_{op}_m"] for op in ("rotate", "scale_x")]
         assert all(m != 0.5 for m in magnitudes) == hyper  # learned only with a hyper optimiser
@@ -60,3 +64,37 @@ def test_ablations(run_launch, tmp_path):
     assert split["train_size"] == split["valid_size"] == 1437  # digits' whole train part
     run_launch(*COMMON, "los_model=WGHT", "hyper_opt=HES", "overfit=true")
     assert len(list((tmp_path / "outputs").iterdir())) == 2
+
+
+def test_train_on_valid_trains_on_both_sets(run_launch, tmp_path):
+    splits = {}
+    for method in ("baseline", "train_on_valid"):
+        run_launch("ir=10", "nr=0.2", "dataset.epochs=1", f"method={method}")
+        run_dir = tmp_path / "outputs" / f"dataset.epochs=1,ir=10,method={method},nr=0.2"
+        splits[method] = json.loads((run_dir / "split.json").read_text())
+    plain, both = splits["baseline"], splits["train_on_valid"]
+    assert both["train_size"] == plain["train_size"] + plain["valid_size"] and both["valid_size"] == 300
+    assert both["wrong_label_count"] == plain["wrong_label_count"]  # the validation labels are clean
+    assert [b - p for b, p in zip(both["train_class_counts"], plain["train_class_counts"])] == \
+        plain["valid_class_counts"]
+
+
+def test_train_on_valid_is_refused_with_hyper_steps(run_launch, tmp_path):
+    proc = run_launch("los_model=WGHT", "hyper_opt=HES", "train_on_valid=true", check=False)
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
+    assert "train_on_valid=true is not allowed with hyper_opt=HES" in proc.stderr
+    assert list((tmp_path / "outputs").iterdir()) == []
+
+
+def test_head_refit_replaces_the_final_test_result_with_the_refit_models(run_launch, tmp_path):
+    from autodo.figures import final_test_features
+
+    run_launch(*COMMON[:3], "method=head_refit")
+    run_dir = next((tmp_path / "outputs").iterdir())
+    result = json.loads((run_dir / "result.json").read_text())
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert result["head_refit_test_acc_before"] == rows[-1]["test_acc"]  # metrics.jsonl: the network's own
+    assert result["test_acc_final"] != rows[-1]["test_acc"]
+    assert result["head_refit_valid_fit_acc"] > rows[-1]["valid_acc"]  # it was fitted there
+    _, predictions, labels = final_test_features(run_dir, tmp_path / "local_data", torch.device("cpu"))  # from the checkpoint
+    assert 100 * (predictions == labels).mean() == pytest.approx(result["test_acc_final"])

@@ -74,3 +74,12 @@ def test_table_formats(tmp_path, capsys):
     for fmt, marker in (("markdown", "|:"), ("latex", "\\begin{tabular}"), ("csv", "method,model,epochs")):
         assert aggregate.main([str(tmp_path), "--format", fmt]) == 0
         assert marker in capsys.readouterr().out
+
+
+def test_runs_written_before_the_valid_set_flags_read_as_without_them(tmp_path):
+    make_run(tmp_path / "old", 0, 90.0)  # its config has no train_on_valid or head_refit
+    runs, skipped = load_runs([tmp_path])
+    assert skipped == 0 and not runs["train_on_valid"][0] and not runs["head_refit"][0]
+    from autodo.results import label_runs
+
+    assert label_runs(runs)["method"][0] == "Baseline"

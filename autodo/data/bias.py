@@ -97,6 +97,18 @@ def without_split(split, clean_labels):
                        relabelled=relabelled)
 
 
+def with_valid_in_train(split, clean_labels):
+    """The ``train_on_valid`` baseline: the clean validation samples join the train subset (after it, with
+    their clean labels); the validation set stays as it is, for monitoring only."""
+    valid_labels = torch.as_tensor(clean_labels)[split.valid_indices]
+    return BiasedSplit(
+        valid_indices=split.valid_indices,
+        train_indices=torch.cat([split.train_indices, split.valid_indices]),
+        train_labels=torch.cat([split.train_labels, valid_labels]),
+        relabelled=torch.cat([split.relabelled, torch.zeros(len(split.valid_indices), dtype=torch.bool)]),
+    )
+
+
 def split_cache_path(data_root, dataset, seed, ir, nr, sr):
     return Path(data_root) / dataset / f"run{seed}" / f"split_ir{ir:g}_sr{sr:g}_nr{nr:g}.pt"
 

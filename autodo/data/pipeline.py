@@ -6,7 +6,7 @@ import torch
 
 from autodo.augment.colour import BatchRandSub
 from autodo.augment.policies import build_policy
-from autodo.data.bias import load_or_build_split, split_record, without_split
+from autodo.data.bias import load_or_build_split, split_record, with_valid_in_train, without_split
 from autodo.data.datasets import LabelledSubset, make_loader
 from autodo.data.sources import load_source
 from autodo.data.transforms import BatchTransform, build_item_transforms, build_train_transform
@@ -48,6 +48,8 @@ def build_run_data(cfg, data_root, device):
     split = load_or_build_split(train_source.labels, dataset_cfg, data_root, cfg.ir, cfg.nr, cfg.sr, cfg.seed)
     if cfg.oversplit:
         split = without_split(split, train_source.labels)
+    if cfg.train_on_valid:
+        split = with_valid_in_train(split, train_source.labels)
 
     item_train, item_eval = build_item_transforms(dataset_cfg)
     item_train = _compose(item_train, build_policy(cfg.aug_model.name, dataset_cfg))

@@ -140,3 +140,15 @@ def test_without_split_trains_on_everything_with_the_noisy_labels_kept():
     untouched[s.train_indices] = False
     assert torch.equal(whole.train_labels[untouched], torch.from_numpy(LABELS)[untouched])
     assert int(whole.relabelled.sum()) == int(s.relabelled.sum())
+
+
+def test_with_valid_in_train_adds_the_clean_validation_samples():
+    from autodo.data.bias import with_valid_in_train
+
+    s = split(ir=10, nr=0.3)
+    both = with_valid_in_train(s, torch.from_numpy(LABELS))
+    assert torch.equal(both.train_indices, torch.cat([s.train_indices, s.valid_indices]))
+    assert torch.equal(both.train_labels[:len(s.train_labels)], s.train_labels)  # noisy labels kept
+    assert torch.equal(both.train_labels[len(s.train_labels):], torch.from_numpy(LABELS)[s.valid_indices])
+    assert torch.equal(both.valid_indices, s.valid_indices)
+    assert int(both.relabelled.sum()) == int(s.relabelled.sum()) and len(both.relabelled) == len(both.train_indices)

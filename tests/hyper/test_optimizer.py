@@ -1,6 +1,7 @@
 """The hyper step: RMSprop on hypergradients, non-finite ones skipped, and a step that helps validation."""
 
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -10,6 +11,8 @@ from omegaconf import OmegaConf
 from autodo.hyper.optimizer import HyperOptimizer
 from autodo.losses import LossModel
 from autodo.models.classifier import Classifier
+
+CONF = Path(__file__).resolve().parents[2] / "conf"
 
 
 def hyper_cfg(name="HES"):
@@ -45,7 +48,7 @@ def test_weights_move_toward_the_clean_samples(method):
     hyper = HyperOptimizer(hyper_cfg(method), [loss_model.weight_logits], 0.05, total_steps=10,
                            warmup_steps=0)
     valid_features, valid_labels = features, torch.tensor([0, 1])
-    grads = hyper.hypergradient(model, features, torch.arange(2), loss_model, valid_features, valid_labels, 0.5)
+    grads = hyper.hypergradient(model.encoder, model.head, features, torch.arange(2), loss_model, valid_features, valid_labels, 0.5)
     hyper.step(grads)
     weights = loss_model.weights()
     assert weights[0] > 1 > weights[1]
@@ -62,3 +65,40 @@ def test_validation_batches_cover_a_fresh_permutation_each_round():
     assert not torch.equal(rounds[0], rounds[1])
     again = _shuffled_batches(10, 3, torch.Generator().manual_seed(0))
     assert torch.equal(next(again), rounds[0][:3])
+
+
+@pytest.mark.parametrize("name, channels, size", [("small_cnn", 1, 28), ("wrn16_4", 3, 32), ("resnet18", 3, 32)])
+def test_folded_batch_norms_give_the_same_hypergradient(name, channels, size):
+    """The hyper pass runs a copy of the encoder with batch norms folded into convolutions: same features, same
+    hypergradient (through the learned augmentation too), the model itself untouched."""
+    from torch.fx.experimental.optimization import fuse
+
+    from autodo.augment.affine import LearnedAffine
+    from autodo.models.classifier import build_classifier
+
+    torch.manual_seed(0)
+    model = build_classifier(OmegaConf.load(CONF / "model" / f"{name}.yaml"), channels, 3)
+    with torch.no_grad():  # batch-norm statistics that are not the identity
+        model(3 * torch.randn(16, channels, size, size) + 1)
+    model.eval()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    folded = fuse(model.encoder)
+    assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules()) < sum(
+        isinstance(m, torch.nn.BatchNorm2d) for m in model.encoder.modules())
+    images, index = torch.randn(4, channels, size, size), torch.arange(4)
+    loss_model = LossModel(torch.tensor([0, 1, 2, 0]), 3, learn_weights=True, learn_soft_labels=True,
+                           symmetric=True)
+    augment = LearnedAffine(4)
+    valid_features, valid_labels = model.encoder(images).detach(), torch.tensor([0, 1, 2, 1])
+    grads = {}
+    for label, encoder in (("plain", model.encoder), ("folded", folded)):
+        lambdas = [*loss_model.parameters(), *augment.parameters()]
+        hyper = HyperOptimizer(hyper_cfg(), lambdas, 0.05, total_steps=10, warmup_steps=0)
+        torch.manual_seed(1)  # the same augmentation draw
+        grads[label] = hyper.hypergradient(encoder, model.head, augment(images, index), index, loss_model,
+                                           valid_features, valid_labels, 0.5)
+    for plain, folded_grad in zip(grads["plain"], grads["folded"]):
+        assert plain.abs().sum() > 0
+        torch.testing.assert_close(folded_grad, plain, rtol=1e-4, atol=1e-6)
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, before[key]), key

@@ -42,3 +42,11 @@ def test_wrn_depth_must_be_6n_plus_4():
 def test_resnet18_takes_grey_images():
     model = build_classifier(model_cfg("resnet18"), 1, 10)
     assert model(torch.randn(2, 1, 32, 32)).shape == (2, 10)
+
+
+def test_weights_and_features_are_channels_last():
+    model = build_classifier(model_cfg("small_cnn"), 1, 3)
+    conv = next(m for m in model.modules() if isinstance(m, torch.nn.Conv2d))
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last)
+    hidden = model.encoder.body[:3](torch.randn(2, 1, 8, 8))  # a contiguous input: conv, batch norm, ReLU
+    assert hidden.is_contiguous(memory_format=torch.channels_last) and not hidden.is_contiguous()
