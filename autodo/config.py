@@ -47,7 +47,8 @@ SCALAR_RULES = {
     "los_model.prior_correction": (lambda v: v in PRIOR_CORRECTIONS, f"one of {', '.join(PRIOR_CORRECTIONS)}"),
     "dataset.hyper_warmup_epochs": (lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
     "hyper_opt.pass_fraction": (lambda v: _is_number(v) and 0 < v <= 1, "a number in (0, 1]"),
-    "dataset.fast_autoaugment": (lambda v: v in FAST_AUTOAUGMENT_TABLES, f"one of {', '.join(FAST_AUTOAUGMENT_TABLES)}"),
+    "dataset.fast_autoaugment": (lambda v: v in FAST_AUTOAUGMENT_TABLES,
+                                 f"one of {', '.join(FAST_AUTOAUGMENT_TABLES)}"),
 }
 
 

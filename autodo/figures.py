@@ -51,6 +51,9 @@ def _panels(cells, rows, height=3.2):
 def learning_curves(runs, path):
     groups = list(_method_groups(runs))
     figure, panels = _panels(sorted({cell for cell, _, _ in groups}), rows=2)
+    # a colour per method, the same in every panel (tab20: distinct for up to 20 methods)
+    colours = {label: plt.cm.tab20(i % 20) for i, label in enumerate(dict.fromkeys(g[1] for g in groups))}
+    handles = {}
     for cell, label, rows in groups:
         error_axis, loss_axis = panels[cell]
         for axis, values in ((error_axis, 100.0 - _curves(rows["run_dir"], "test_acc")),
@@ -58,12 +61,15 @@ def learning_curves(runs, path):
             epochs = np.arange(1, len(values) + 1)
             mean = values.mean(1)
             std = values.std(1, ddof=1) if values.shape[1] > 1 else np.zeros_like(mean)
-            axis.plot(epochs, mean, label=f"{label} ({values.shape[1]})")
-            axis.fill_between(epochs, mean - std, mean + std, alpha=0.2)
+            (line,) = axis.plot(epochs, mean, color=colours[label])
+            axis.fill_between(epochs, mean - std, mean + std, color=colours[label], alpha=0.2)
+            handles.setdefault(label, (line, f"{label} ({values.shape[1]})"))
     for cell, (error_axis, loss_axis) in panels.items():
         error_axis.set(title=cell, ylabel="test error (%)")
         loss_axis.set(xlabel="epoch", ylabel="train loss")
-        error_axis.legend(fontsize="small")
+    figure.tight_layout()
+    # one legend for all panels, beside them: (seeds) after each method
+    figure.legend(*zip(*handles.values()), loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize="small")
     _save(figure, path)
 
 
@@ -138,7 +144,8 @@ def inspect_run(run_dir, data_root, folder, device="cpu"):
 
 def _save(figure, path):
     buffer = io.BytesIO()
-    figure.tight_layout()
-    figure.savefig(buffer, dpi=110, format="png")
+    if not figure.legends:  # a figure with a legend beside its panels was laid out before it got the legend
+        figure.tight_layout()
+    figure.savefig(buffer, dpi=110, format="png", bbox_inches="tight")
     plt.close(figure)
     atomic_write_bytes(path, buffer.getvalue())

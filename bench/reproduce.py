@@ -112,14 +112,14 @@ def machine():
             f"torch threads); Python {platform.python_version()}, torch {torch.__version__}")
 
 
-def generated_section(out, runs, elapsed, costs):
+def generated_section(command, runs, elapsed, costs):
     stats = error_stats(runs)
     (dataset,) = set(runs["dataset"])
     epochs = sorted(set(runs["epochs"]))
     seeds = sorted(set(runs["seed"]))
     parts = [
         BEGIN,
-        f"Command: `python bench/reproduce.py` ({len(runs)} finished runs in `{out}`; epochs {epochs}, seeds "
+        f"Command: `{command}` ({len(runs)} finished runs; epochs {epochs}, seeds "
         f"{seeds}). Machine: {machine()}. Compute: {runs['wall_time_s'].sum() / 3600:.2f} h summed over runs"
         + (f", this invocation {elapsed / 3600:.2f} h." if elapsed else "."),
         "",
@@ -186,7 +186,8 @@ def main(argv=None):
     figures.learning_curves(runs, figure_dir / "learning_curves.png")
     figures.per_class_accuracy(runs, figure_dir / "per_class_accuracy.png")
     costs = [] if args.skip_costs else cost_benchmarks()
-    section = generated_section(out, runs, elapsed, costs)
+    command = " ".join(["python bench/reproduce.py", *(argv if argv is not None else sys.argv[1:])])
+    section = generated_section(command, runs, elapsed, costs)
     print(section)
     write_benchmarks(section, Path(args.benchmarks))
     return 0

@@ -96,5 +96,6 @@ def test_head_refit_replaces_the_final_test_result_with_the_refit_models(run_lau
     assert result["head_refit_test_acc_before"] == rows[-1]["test_acc"]  # metrics.jsonl: the network's own
     assert result["test_acc_final"] != rows[-1]["test_acc"]
     assert result["head_refit_valid_fit_acc"] > rows[-1]["valid_acc"]  # it was fitted there
-    _, predictions, labels = final_test_features(run_dir, tmp_path / "local_data", torch.device("cpu"))  # from the checkpoint
+    # the model rebuilt from the checkpoint
+    _, predictions, labels = final_test_features(run_dir, tmp_path / "local_data", torch.device("cpu"))
     assert 100 * (predictions == labels).mean() == pytest.approx(result["test_acc_final"])

@@ -74,7 +74,7 @@ def steps_per_pass(loader, pass_fraction):
 def hyper_epoch(hyper, model, data, aug_model, loss_model, device, task_lr):
     """One hyper pass over the first ``hyper_opt.pass_fraction`` of the shuffled ``data.hyper_train_loader``
     (a random share of the train subset, new each epoch), each step with a shuffled batch of the clean
-    validation set; returns the mean hypergradient norm and the number of skipped steps.
+    validation set; returns the mean hypergradient norm, the number of steps and of skipped steps.
 
     The network does not change during the pass and validation images get no random transform, so the
     validation features are computed once per pass and batches are drawn from them, shuffled without

@@ -64,7 +64,8 @@ def test_sub_policy_ops_fire_with_their_probability_and_level():
     # Posterize at level 0.5 maps onto 6 bits (range [4, 8]): the two low bits are cleared
     assert torch.equal(SubPolicyAugment([[("Posterize", 1.0, 0.5)]])(image), image & 0b11111100)
     # Solarize inverts the pixels at or above its threshold, and none above 255 (level 1 maps onto 256)
-    assert torch.equal(SubPolicyAugment([[("Solarize", 1.0, 0.5)]])(image), torch.where(image >= 128, 255 - image, image))
+    solarized = torch.where(image >= 128, 255 - image, image)
+    assert torch.equal(SubPolicyAugment([[("Solarize", 1.0, 0.5)]])(image), solarized)
     assert torch.equal(SubPolicyAugment([[("Solarize", 1.0, 0.999)]])(image), image)
     # Cutout at level 1 is a grey square of side 0.2 * 16 = 3 pixels
     torch.manual_seed(1)

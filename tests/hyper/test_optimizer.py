@@ -48,7 +48,8 @@ def test_weights_move_toward_the_clean_samples(method):
     hyper = HyperOptimizer(hyper_cfg(method), [loss_model.weight_logits], 0.05, total_steps=10,
                            warmup_steps=0)
     valid_features, valid_labels = features, torch.tensor([0, 1])
-    grads = hyper.hypergradient(model.encoder, model.head, features, torch.arange(2), loss_model, valid_features, valid_labels, 0.5)
+    grads = hyper.hypergradient(model.encoder, model.head, features, torch.arange(2), loss_model, valid_features,
+                                valid_labels, 0.5)
     hyper.step(grads)
     weights = loss_model.weights()
     assert weights[0] > 1 > weights[1]
