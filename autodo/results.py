@@ -11,7 +11,7 @@ CONFIG_COLUMNS = {
     "ir": ("ir",), "nr": ("nr",), "sr": ("sr",), "seed": ("seed",),
     "train_on_valid": ("train_on_valid",), "head_refit": ("head_refit",),
 }
-# config columns that runs written before they existed lack: their value then
+# top-level settings that runs written before they existed lack: their value then
 CONFIG_DEFAULTS = {"train_on_valid": False, "head_refit": False}
 METRIC_COLUMNS = ["epochs", "test_acc_final", "test_acc_best", "test_acc_at_best_valid", "majority_acc",
                   "minority_acc", "minority_acc_best", "minority_acc_at_best_valid", "wall_time_s"]
@@ -19,10 +19,11 @@ METRIC_COLUMNS = ["epochs", "test_acc_final", "test_acc_best", "test_acc_at_best
 
 def _row(run_dir, result):
     row = {"run_dir": str(run_dir)}
+    config = {**CONFIG_DEFAULTS, **result["config"]}
     for column, path in CONFIG_COLUMNS.items():
-        value = result["config"]
+        value = config
         for key in path:
-            value = value[key] if column not in CONFIG_DEFAULTS else value.get(key, CONFIG_DEFAULTS[column])
+            value = value[key]
         row[column] = value
     row["test_acc_final"] = result["test_acc_final"]  # every finished run has it
     row.update({column: result.get(column, float("nan")) for column in METRIC_COLUMNS})
@@ -59,8 +60,6 @@ PAPER_ROWS = {
     ("SEP", "BOTH", "UNROLL"): "lambda^{A,W,S} UNROLL",
     ("SEP", "BOTH", "NONE"): "lambda^{A,W,S} frozen (no hyper steps)",
 }
-# how a run used the clean validation set beyond monitoring and hyper steps: a suffix of its row name
-VALID_USES = {"train_on_valid": " + valid in train", "head_refit": " + head refit on valid"}
 # (accuracy over all classes, accuracy of the minority classes) under each selection rule
 SELECTIONS = {
     "final": ("test_acc_final", "minority_acc"),
@@ -70,9 +69,9 @@ SELECTIONS = {
 
 
 def method_name(aug_model, los_model, hyper_opt, train_on_valid=False, head_refit=False):
+    """The row name; how a run used the clean validation set besides hyper steps is a suffix."""
     name = PAPER_ROWS.get((aug_model, los_model, hyper_opt), f"{aug_model}+{los_model}+{hyper_opt}")
-    flags = {"train_on_valid": train_on_valid, "head_refit": head_refit}
-    return name + "".join(suffix for key, suffix in VALID_USES.items() if flags[key])
+    return name + (" + valid in train" if train_on_valid else "") + (" + head refit on valid" if head_refit else "")
 
 
 def cell_name(dataset, ir, nr):
