@@ -24,6 +24,13 @@ def _is_int(value):
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
+def _is_open_unit(value):
+    return _is_number(value) and 0 < value < 1
+
+
+_OPEN_UNIT = (_is_open_unit, "a number in (0, 1)")
+_POSITIVE = (lambda v: _is_number(v) and v > 0, "a number > 0")
+
 # key -> (test, what is allowed)
 SCALAR_RULES = {
     "ir": (lambda v: _is_number(v) and v >= 1, "a number >= 1 (class-imbalance ratio)"),
@@ -41,14 +48,22 @@ SCALAR_RULES = {
     "dataset.epochs": (lambda v: _is_int(v) and v > 0, "an integer > 0"),
     "dataset.warmup_epochs": (lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
     "dataset.batch_size": (lambda v: _is_int(v) and v > 0, "an integer > 0"),
-    "dataset.lr": (lambda v: _is_number(v) and v > 0, "a number > 0"),
-    "dataset.hyper_lr": (lambda v: _is_number(v) and v > 0, "a number > 0"),
+    "dataset.lr": _POSITIVE,
+    "dataset.hyper_lr": _POSITIVE,
     "dataset.hyper_batch_size": (lambda v: _is_int(v) and v > 0, "an integer > 0"),
     "los_model.prior_correction": (lambda v: v in PRIOR_CORRECTIONS, f"one of {', '.join(PRIOR_CORRECTIONS)}"),
     "dataset.hyper_warmup_epochs": (lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
     "hyper_opt.pass_fraction": (lambda v: _is_number(v) and 0 < v <= 1, "a number in (0, 1]"),
     "dataset.fast_autoaugment": (lambda v: v in FAST_AUTOAUGMENT_TABLES,
                                  f"one of {', '.join(FAST_AUTOAUGMENT_TABLES)}"),
+    "dataset.randsub.num_ops": (lambda v: _is_int(v) and v >= 0, "an integer >= 0 (0: no colour ops)"),
+    # the learned augmentation's start values are logits' sigmoids: 0 and 1 are out of reach
+    "dataset.learned_augment.init_probability": _OPEN_UNIT,
+    "dataset.learned_augment.init_magnitude": _OPEN_UNIT,
+    "aug_model.init_probability": _OPEN_UNIT,
+    "aug_model.init_magnitude": _OPEN_UNIT,
+    "dataset.neumann_alpha": _POSITIVE,
+    "hyper_opt.neumann_alpha": _POSITIVE,
 }
 
 
@@ -79,10 +94,9 @@ def validate_config(cfg):
         if not 0 <= cfg.dataset.hyper_start_epoch < cfg.dataset.epochs:
             raise UserError(f"dataset.hyper_start_epoch={cfg.dataset.hyper_start_epoch} is not allowed: it must "
                             f"be in [0, dataset.epochs={cfg.dataset.epochs}) for hyper_opt={cfg.hyper_opt.name}")
-    if cfg.train_on_valid and (cfg.hyper_opt.name != "NONE" or cfg.oversplit):
-        clash = f"hyper_opt={cfg.hyper_opt.name}" if cfg.hyper_opt.name != "NONE" else "oversplit=true"
-        raise UserError(f"train_on_valid=true is not allowed with {clash}: it needs a validation split that no "
-                        "hyper step uses (hyper_opt=NONE, oversplit=false)")
+    if cfg.train_on_valid and cfg.oversplit:
+        raise UserError("train_on_valid=true is not allowed with oversplit=true: oversplit leaves no validation "
+                        "split to train on")
     if cfg.device == "cuda":
         import torch
 

@@ -74,17 +74,19 @@ def method_name(aug_model, los_model, hyper_opt, train_on_valid=False, head_refi
     return name + (" + valid in train" if train_on_valid else "") + (" + head refit on valid" if head_refit else "")
 
 
-def cell_name(dataset, ir, nr):
-    """A table column: the data set and IR-NR as the paper writes them (100-0.0, 10-0.1)."""
-    return f"{dataset} {ir:g}-{nr:.1f}" if round(nr, 1) == nr else f"{dataset} {ir:g}-{nr:g}"
+def cell_name(dataset, ir, nr, sr=1.0):
+    """A table column: the data set and IR-NR as the paper writes them (100-0.0, 10-0.1), and the subsampling
+    ratio where it is not 1 (runs on different shares of the train split are never averaged together)."""
+    name = f"{dataset} {ir:g}-{nr:.1f}" if round(nr, 1) == nr else f"{dataset} {ir:g}-{nr:g}"
+    return name if sr == 1 else f"{name} sr {sr:g}"
 
 
 def label_runs(runs):
-    """``runs`` with a ``method`` column (the paper's row name) and a ``cell`` column (data set IR-NR)."""
+    """``runs`` with a ``method`` column (the paper's row name) and a ``cell`` column (data set IR-NR, SR)."""
     return runs.assign(
         method=[method_name(*key) for key in zip(runs["aug_model"], runs["los_model"], runs["hyper_opt"],
                                                  runs["train_on_valid"], runs["head_refit"])],
-        cell=[cell_name(*key) for key in zip(runs["dataset"], runs["ir"], runs["nr"])],
+        cell=[cell_name(*key) for key in zip(runs["dataset"], runs["ir"], runs["nr"], runs["sr"])],
     )
 
 

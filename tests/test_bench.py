@@ -43,6 +43,7 @@ def test_reproduce_runs_its_cells_and_rewrites_only_the_generated_section(tmp_pa
     text = benchmarks.read_text()
     assert text.startswith("# Benchmarks\n\nhand-written reading\n") and text.endswith(f"{end}\n\nmore reading\n")
     assert "old tables" not in text and "8 finished runs" in text
-    assert "| Baseline " in text and "digits 1-0.0" in text and "digits 100-0.1" in text
+    assert "| Baseline " in text and "digits 1-0.0 sr 0.5" in text and "digits 100-0.1" in text
+    assert "clean cell 1-0.0 sr 0.5: full AutoDO no worse than the Baseline" in text
     assert "full AutoDO cuts the Baseline's error by >= 40% relative at 100-0.1" in text
     assert (tmp_path / "bench" / "figures" / "learning_curves.png").read_bytes()[:4] == b"\x89PNG"

@@ -22,6 +22,11 @@ CONF = Path(__file__).resolve().parent.parent / "conf"
         ("seed=1.5", "seed must be an integer >= 0"),
         ("dataset.epochs=0", "dataset.epochs must be an integer > 0"),
         ("hyper_opt.pass_fraction=0", "hyper_opt.pass_fraction must be a number in (0, 1]"),
+        ("hyper_opt.neumann_alpha=0", "hyper_opt.neumann_alpha must be a number > 0"),
+        ("dataset.neumann_alpha=-1", "dataset.neumann_alpha must be a number > 0"),
+        ("aug_model.init_probability=1", "aug_model.init_probability must be a number in (0, 1)"),
+        ("dataset.learned_augment.init_magnitude=0", "init_magnitude must be a number in (0, 1)"),
+        ("dataset.randsub.num_ops=-1", "dataset.randsub.num_ops must be an integer >= 0"),
         ("device=gpu", "device must be one of auto, cpu, cuda"),
         ("aug_model=FOO", "aug_model must be one of AUTO, NONE, RAND, SEP, SHA, TRIVIAL"),
         ("dataset.fast_autoaugment=fa_mnist", "dataset.fast_autoaugment must be one of fa_reduced_cifar10, "),
@@ -69,6 +74,17 @@ def test_hyper_opt_with_nothing_to_learn_is_refused(method):
     validate_config(composed(f"hyper_opt={method}", "aug_model=SHA", "los_model=NONE"))
 
 
+def test_learned_augmentation_start_and_neumann_step_come_from_the_data_set():
+    reference = composed("dataset=svhn", "method=autodo")
+    assert (reference.aug_model.init_probability, reference.aug_model.init_magnitude,
+            reference.hyper_opt.neumann_alpha, reference.dataset.randsub.num_ops) == (0.2, 0.5, 0.01, 3)
+    grey = composed("dataset=fashion_mnist", "method=autodo_sha")
+    assert (grey.aug_model.init_probability, grey.hyper_opt.neumann_alpha, grey.dataset.randsub.num_ops) == \
+        (0.05, 0.5, 0)
+    assert composed("dataset=fashion_mnist", "method=autodo", "aug_model.init_probability=0.3").aug_model \
+        .init_probability == 0.3
+
+
 def test_hyper_start_must_fall_inside_the_run():
     with pytest.raises(UserError, match="dataset.hyper_start_epoch=10"):
         validate_config(composed("hyper_opt=HES", "los_model=WGHT", "dataset.epochs=10"))
@@ -106,6 +122,7 @@ def test_explicit_groups_win_over_a_method():
 
 @pytest.mark.parametrize("method, groups, flags, name", [
     ("train_on_valid", ("NONE", "NONE", "NONE"), (True, False), "Baseline + valid in train"),
+    ("autodo_valid", ("SEP", "BOTH", "HES"), (True, False), "lambda^{A,W,S} + valid in train"),
     ("head_refit", ("NONE", "NONE", "NONE"), (False, True), "Baseline + head refit on valid"),
     ("autodo_refit", ("SEP", "BOTH", "HES"), (False, True), "lambda^{A,W,S} + head refit on valid"),
 ])

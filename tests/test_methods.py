@@ -20,6 +20,7 @@ COMMON = ["ir=10", "nr=0.2", "dataset.epochs=3", "dataset.hyper_start_epoch=1"]
         ["aug_model=SEP", "los_model=BOTH", "hyper_opt=HES"],
         ["aug_model=SEP", "los_model=BOTH", "hyper_opt=HES", "hyper_opt.pass_fraction=0.5"],
         ["aug_model=SEP", "los_model=WGHT", "hyper_opt=UNROLL"],
+        ["aug_model=SEP", "los_model=BOTH", "hyper_opt=HES", "train_on_valid=true"],  # method=autodo_valid
         ["los_model=SOFT", "hyper_opt=HES"],
         ["los_model=LA"],
         ["los_model=CB"],
@@ -79,10 +80,10 @@ def test_train_on_valid_trains_on_both_sets(run_launch, tmp_path):
         plain["valid_class_counts"]
 
 
-def test_train_on_valid_is_refused_with_hyper_steps(run_launch, tmp_path):
-    proc = run_launch("los_model=WGHT", "hyper_opt=HES", "train_on_valid=true", check=False)
+def test_train_on_valid_is_refused_without_a_validation_split(run_launch, tmp_path):
+    proc = run_launch("train_on_valid=true", "oversplit=true", check=False)
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
-    assert "train_on_valid=true is not allowed with hyper_opt=HES" in proc.stderr
+    assert "train_on_valid=true is not allowed with oversplit=true" in proc.stderr
     assert list((tmp_path / "outputs").iterdir()) == []
 
 

@@ -11,12 +11,12 @@ sys.path.insert(0, str(REPO))
 import aggregate  # noqa: E402
 
 
-def make_run(folder, seed, acc, result=True):
+def make_run(folder, seed, acc, result=True, sr=1.0):
     (folder / ".hydra").mkdir(parents=True)
     (folder / ".hydra" / "config.yaml").write_text("seed: 0\n")
     if result is True:
         config = {"dataset": {"name": "digits"}, "model": {"name": "small_cnn"}, "aug_model": {"name": "NONE"},
-                  "los_model": {"name": "NONE"}, "hyper_opt": {"name": "NONE"}, "ir": 10, "nr": 0.1, "sr": 1.0,
+                  "los_model": {"name": "NONE"}, "hyper_opt": {"name": "NONE"}, "ir": 10, "nr": 0.1, "sr": sr,
                   "seed": seed}
         metrics = dict(epochs=3, test_acc_final=acc, test_acc_best=acc + 1, test_acc_at_best_valid=acc,
                        majority_acc=acc + 2, minority_acc=acc - 2, wall_time_s=1.0)
@@ -66,6 +66,16 @@ def test_error_table_is_mean_and_sample_std_over_seeds(tmp_path):
     assert method_name("SEP", "BOTH", "HES") == "lambda^{A,W,S}"
     assert method_name("SEP", "BOTH", "UNROLL") == "lambda^{A,W,S} UNROLL"
     assert method_name("SHA", "BOTH", "UNROLL") == "SHA+BOTH+UNROLL"
+
+
+def test_runs_on_a_share_of_the_train_split_are_their_own_cell(tmp_path):
+    from autodo.results import summary_table
+
+    make_run(tmp_path / "full", 0, 90.0)
+    make_run(tmp_path / "half", 0, 70.0, sr=0.5)
+    table = summary_table(load_runs([tmp_path])[0], "final")
+    assert table.loc[("Baseline", "small_cnn", 3), "digits 10-0.1"] == "10.00 ± 0.00 (1)"
+    assert table.loc[("Baseline", "small_cnn", 3), "digits 10-0.1 sr 0.5"] == "30.00 ± 0.00 (1)"
 
 
 def test_table_formats(tmp_path, capsys):
