@@ -41,7 +41,8 @@ def affine_warp(images, signed):
 
 class LearnedAffine(nn.Module):
     """``num_rows`` rows of 7 probability logits and 7 magnitude logits: one row per train sample (SEP) or a
-    single row for all (SHA). Starts at p = 0.2 and m = 0.5, as the reference."""
+    single row for all (SHA). Starts at p = ``init_probability`` and m = ``init_magnitude`` (the reference's 0.2
+    and 0.5 by default; each data set names its own, ``dataset.learned_augment``)."""
 
     def __init__(self, num_rows, init_probability=0.2, init_magnitude=0.5):
         super().__init__()
