@@ -24,11 +24,7 @@ def _is_int(value):
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
-def _is_open_unit(value):
-    return _is_number(value) and 0 < value < 1
-
-
-_OPEN_UNIT = (_is_open_unit, "a number in (0, 1)")
+_OPEN_UNIT = (lambda v: _is_number(v) and 0 < v < 1, "a number in (0, 1)")
 _POSITIVE = (lambda v: _is_number(v) and v > 0, "a number > 0")
 
 # key -> (test, what is allowed)

@@ -2,8 +2,8 @@
 """Reproduce the AutoDO paper's claims at CPU scale and write the generated part of BENCHMARKS.md.
 
 Runs ``experiment=reproduce`` (Fashion-MNIST, small CNN, every row, four seeds, the same epochs for every row)
-in the cells ir=100 nr=0.1 and ir=1 nr=0.0 sr=0.5; a relaunch skips the finished runs and resumes the others. Then it
-makes the tables (autodo.results, as aggregate.py), checks the paper's claims and the targets on them, draws
+in the cells ir=100 nr=0.1 and ir=1 nr=0.0 sr=0.5; a relaunch skips the finished runs and resumes the others.
+Then it makes the tables (autodo.results, as aggregate.py), checks the paper's claims and the targets on them, draws
 the figures into bench/figures/, runs the cost benchmarks, and rewrites BENCHMARKS.md between its markers
 (the hand-written reading around them is kept).
 
