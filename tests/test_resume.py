@@ -1,7 +1,7 @@
 """A run killed with SIGKILL at any point and relaunched ends with the same numbers as an uninterrupted run.
 
 On the CPU, where the same config and seed give the same numbers; CUDA's atomic adds (grid_sample's backward,
-among others) make two GPU runs differ in the last digits whether or not one was resumed."""
+among others) make two GPU runs differ slightly whether or not one was resumed."""
 
 import json
 import os
