@@ -1,29 +1,62 @@
 #!/usr/bin/env python
-"""The finished runs under one or more folders (searched recursively): one line each, then the paper's table:
-test error (or accuracy) in %, mean ± std over seeds (seeds), a row per method named as in the paper, a column
-per data set and IR-NR.
+"""The paper's table of the finished runs under one or more folders (searched recursively): test error (or
+accuracy) in %, mean ± std over seeds (distinct seeds), a row per method named as in the paper, a column per data
+set and IR-NR. Standard output holds the table alone, in the asked format; counts, the runs and the folders not
+counted (with the reason) go to standard error (--verbose lists them).
 
     python aggregate.py outputs/
     python aggregate.py outputs/ --select best_valid --minority --format markdown
+    python aggregate.py outputs/ --format latex > table.tex
     python aggregate.py outputs/ --figures                        # + learning curves, per-class accuracy
-    python aggregate.py outputs/ --inspect "outputs/ir=10,method=autodo,nr=0.1"   # + confusion, t-SNE
+    python aggregate.py outputs/ --inspect outputs/<run folder>   # + confusion matrix, t-SNE
 """
 
 import argparse
 import os
+import re
 import sys
 
 import pandas as pd
-from omegaconf import OmegaConf
 
 from autodo.results import SELECTIONS, load_runs, summary_table
+from autodo.run_folder import DamagedRun, RunFolder
+
+# LaTeX: a method's lambda^... as math, every other special character escaped, ± as math
+_LAMBDA = re.compile(r"lambda\^(\{[^}]*\}|\w)(?:_(\w+))?")
+_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
+            "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "±": r"$\pm$"}
+
+
+def latex_text(text):
+    """``text`` for a LaTeX table cell: ``lambda^{A,W}`` as ``$\\lambda^{A,W}$``, the rest escaped."""
+    parts, end = [], 0
+    for match in _LAMBDA.finditer(text):
+        parts.append("".join(_SPECIAL.get(c, c) for c in text[end:match.start()]))
+        sub = rf"_{{\mathrm{{{match.group(2)}}}}}" if match.group(2) else ""
+        parts.append(rf"$\lambda^{match.group(1)}{sub}$")
+        end = match.end()
+    parts.append("".join(_SPECIAL.get(c, c) for c in text[end:]))
+    return "".join(parts)
+
+
+def to_latex(table):
+    frame = table.reset_index()
+    frame = frame.map(lambda value: latex_text(str(value)))
+    frame.columns = [latex_text(str(column)) for column in frame.columns]
+    return frame.to_latex(index=False, escape=False)
+
 
 FORMATS = {
     "text": lambda table: table.to_string(),
     "markdown": lambda table: table.reset_index().to_markdown(index=False),
     "csv": lambda table: table.reset_index().to_csv(index=False),
-    "latex": lambda table: table.reset_index().to_latex(index=False),
+    "latex": to_latex,
 }
+
+
+def say(*lines):
+    for line in lines:
+        print(line, file=sys.stderr)
 
 
 def main(argv=None):
@@ -35,6 +68,9 @@ def main(argv=None):
     parser.add_argument("--minority", action="store_true", help="the minority classes' accuracy, not all classes'")
     parser.add_argument("--accuracy", action="store_true", help="accuracy instead of error")
     parser.add_argument("--format", choices=FORMATS, default="text", help="the table's format")
+    parser.add_argument("--verbose", action="store_true",
+                        help="also list every counted run and every run folder not counted, with the reason "
+                             "(standard error)")
     parser.add_argument("--runs-csv", help="also write the one-line-per-run table to this CSV file")
     parser.add_argument("--figures", action="store_true",
                         help="also draw the learning curves and per-class accuracy into <first folder>/figures/")
@@ -45,43 +81,65 @@ def main(argv=None):
     args = parser.parse_args(argv)
     missing = [folder for folder in args.folders + args.inspect if not os.path.isdir(folder)]
     if missing:
-        print(f"error: {missing[0]!r} is not a folder", file=sys.stderr)
+        say(f"error: {missing[0]!r} is not a folder")
         return 2
+    unreadable = [message for message in map(inspect_error, args.inspect) if message]
+    if unreadable:
+        say(f"error: {unreadable[0]}")
+        return 2
+
     runs, skipped = load_runs(args.folders)
-    with pd.option_context("display.max_rows", None, "display.max_columns", None, "display.width", 200):
-        print(runs.drop(columns="run_dir").to_string(index=False, float_format="{:.2f}".format))
-    print(f"{len(runs)} finished runs; {skipped} unfinished, failed or corrupt run folders skipped")
+    if args.verbose:
+        with pd.option_context("display.max_rows", None, "display.max_columns", None, "display.width", 200):
+            say(runs.drop(columns=["run_dir", "settings", "settings_key"]).to_string(
+                index=False, float_format="{:.2f}".format))
+        say(*(f"not counted ({found.status}): {found.folder.path}: {found.reason}" for found in skipped))
+    say(f"{len(runs)} finished runs; {len(skipped)} run folders not counted"
+        + (" (--verbose lists them)" if skipped and not args.verbose else ""))
+    if not len(runs):
+        say(f"error: no finished runs under {', '.join(args.folders)}")
+        return 1
     if args.runs_csv:
-        runs.to_csv(args.runs_csv, index=False)
-    if len(runs):
-        what = ("minority-class " if args.minority else "") + ("accuracy" if args.accuracy else "error")
-        print(f"\ntest {what} (%), {args.select} epoch: mean ± std over seeds (seeds)\n")
-        table = summary_table(runs, args.select, minority=args.minority, error=not args.accuracy)
-        print(FORMATS[args.format](table))
+        runs.drop(columns=["settings", "settings_key"]).to_csv(args.runs_csv, index=False)
+    what = ("minority-class " if args.minority else "") + ("accuracy" if args.accuracy else "error")
+    say(f"test {what} (%), {args.select} epoch: mean ± std over seeds (seeds)")
+    table = summary_table(runs, args.select, minority=args.minority, error=not args.accuracy)
+    print(FORMATS[args.format](table))
     if args.figures or args.inspect:
-        return draw_figures(runs, args)
+        draw_figures(runs, args)
     return 0
+
+
+def inspect_error(run_dir):
+    """Why ``run_dir`` cannot be inspected (one line), or None."""
+    folder = RunFolder(run_dir)
+    if not folder.finished():
+        return f"--inspect {run_dir!r} is not a finished run folder (no {folder.result.name})"
+    try:
+        folder.read_result()
+    except DamagedRun as error:
+        return f"--inspect {run_dir!r}: {error}"
+    if not folder.checkpoint.exists():
+        return f"--inspect {run_dir!r} has no {folder.checkpoint.name} (the run's final model)"
+    return None
 
 
 def draw_figures(runs, args):
     from autodo import figures
 
     folder = os.path.join(args.folders[0], "figures")
-    unfinished = [run_dir for run_dir in args.inspect if not os.path.isfile(os.path.join(run_dir, "result.json"))]
-    if unfinished:
-        print(f"error: --inspect {unfinished[0]!r} is not a finished run folder (no result.json)", file=sys.stderr)
-        return 2
     written = []
-    if args.figures and len(runs):
+    if args.figures:
+        runs, damaged = figures.readable_runs(runs)
+        say(*(f"not drawn: {run_dir}: {reason}" for run_dir, reason in damaged))
         for name, draw in (("learning_curves.png", figures.learning_curves),
                            ("per_class_accuracy.png", figures.per_class_accuracy)):
-            draw(runs, os.path.join(folder, name))
-            written.append(os.path.join(folder, name))
+            if len(runs):
+                draw(runs, os.path.join(folder, name))
+                written.append(os.path.join(folder, name))
     for run_dir in args.inspect:
-        data_root = args.data_root or OmegaConf.load(os.path.join(run_dir, ".hydra", "config.yaml")).data_root
-        written.extend(figures.inspect_run(run_dir, data_root, folder))
-    print("figures: " + ", ".join(map(str, written)))
-    return 0
+        written.extend(figures.inspect_run(run_dir, args.data_root, folder))
+    say("figures: " + ", ".join(map(str, written)))
 
 
 if __name__ == "__main__":

@@ -6,49 +6,67 @@
     python launch.py --help        # config groups and their options
 """
 
-import shutil
+import logging
 import sys
+import traceback
 from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from hydra.utils import to_absolute_path
+from omegaconf import OmegaConf
 
-from autodo.config import check_overrides, register_resolvers
-from autodo.errors import UserError
+from autodo.config import check_overrides, validate_config
+from autodo.errors import UserError, one_line
 
 CONF_DIR = Path(__file__).resolve().parent / "conf"
+log = logging.getLogger("autodo")
 
 
-def fail(message):
+def fail(message, status=2):
     print(f"error: {message}", file=sys.stderr)
-    sys.exit(2)
+    sys.exit(status)
 
 
-def remove_fresh_run_dir(run_dir):
-    """Remove what Hydra wrote into a run folder that holds nothing else, so that bad input leaves no trace."""
-    run_dir = Path(run_dir)
-    shutil.rmtree(run_dir / ".hydra", ignore_errors=True)
-    for log_file in run_dir.glob("*.log"):
-        log_file.unlink()
-    if run_dir.is_dir() and not any(run_dir.iterdir()):
-        run_dir.rmdir()
+def run(cfg):
+    """Check ``cfg``, then train it in its run folder (nothing is trained if the run is finished); return the
+    folder and the run's result."""
+    from autodo.experiment import run_experiment
+    from autodo.run_folder import DamagedRun, log_to, open_run, stop_logging
+
+    validate_config(cfg)  # before anything is written
+    folder = open_run(OmegaConf.to_container(cfg, resolve=True), to_absolute_path(cfg.out_dir),
+                      launched_as=HydraConfig.get().overrides.task)
+    if folder.finished():
+        try:
+            return folder, folder.read_result()
+        except DamagedRun as error:
+            raise UserError(f"run folder {folder.path} is damaged: {error}; move it away to run it again") from None
+    handler = log_to(folder)
+    try:
+        return folder, run_experiment(cfg, folder, to_absolute_path(cfg.data_root))
+    except BaseException:
+        folder.discard()
+        raise
+    finally:
+        stop_logging(handler)
 
 
 @hydra.main(config_path="conf", config_name="config", version_base="1.3")
 def main(cfg):
-    from autodo.experiment import run_experiment
-
-    run_dir = HydraConfig.get().runtime.output_dir
+    hydra_cfg = HydraConfig.get()
     try:
-        result = run_experiment(cfg, run_dir, to_absolute_path(cfg.data_root))
-    except UserError as error:
-        remove_fresh_run_dir(run_dir)
-        if HydraConfig.get().mode == RunMode.MULTIRUN:
-            raise  # Hydra reports the failed job; the sweep's other jobs still run
-        fail(error)
-    print(f"run folder: {run_dir}")
+        folder, result = run(cfg)
+    except Exception as error:
+        if hydra_cfg.verbose and not isinstance(error, UserError):
+            traceback.print_exc()
+        if hydra_cfg.mode == RunMode.MULTIRUN:
+            raise  # the sweep lists it at the end; its other jobs still run
+        if isinstance(error, UserError):
+            fail(error)
+        fail(f"{one_line(error)} (hydra.verbose=true shows the traceback)", status=1)
+    print(f"run folder: {folder.path}")
     print(f"test accuracy: final {result['test_acc_final']:.2f}%, best {result['test_acc_best']:.2f}%, "
           f"at best validation {result['test_acc_at_best_valid']:.2f}%  "
           f"(majority {result['majority_acc']:.2f}%, minority {result['minority_acc']:.2f}%)")
@@ -56,7 +74,6 @@ def main(cfg):
 
 
 if __name__ == "__main__":
-    register_resolvers()
     try:
         check_overrides(sys.argv[1:], CONF_DIR)
     except UserError as error:

@@ -8,9 +8,9 @@ import numbers
 from pathlib import Path
 from omegaconf import OmegaConf
 
+from autodo.augment.choice import LEARNED
 from autodo.errors import UserError
-
-PRIOR_CORRECTIONS = ("none", "logit_adjust", "balance")  # los_model.prior_correction (autodo.losses)
+from autodo.losses import PRIOR_CORRECTIONS
 # dataset.fast_autoaugment: the published tables in autodo/augment/fast_autoaugment.json (aug_model=AUTO)
 FAST_AUTOAUGMENT_TABLES = ("fa_reduced_cifar10", "fa_reduced_svhn", "fa_resnet50_rimagenet")
 CONFIG_GROUPS = ("dataset", "model", "aug_model", "los_model", "hyper_opt", "method", "experiment")
@@ -25,6 +25,7 @@ def _is_int(value):
 
 
 _OPEN_UNIT = (lambda v: _is_number(v) and 0 < v < 1, "a number in (0, 1)")
+_SHARE = (lambda v: _is_number(v) and 0 <= v <= 1, "a number in [0, 1] (a share of dataset.epochs)")
 _POSITIVE = (lambda v: _is_number(v) and v > 0, "a number > 0")
 
 # key -> (test, what is allowed)
@@ -48,7 +49,8 @@ SCALAR_RULES = {
     "dataset.hyper_lr": _POSITIVE,
     "dataset.hyper_batch_size": (lambda v: _is_int(v) and v > 0, "an integer > 0"),
     "los_model.prior_correction": (lambda v: v in PRIOR_CORRECTIONS, f"one of {', '.join(PRIOR_CORRECTIONS)}"),
-    "dataset.hyper_warmup_epochs": (lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
+    "dataset.hyper_warmup": _SHARE,
+    "dataset.hyper_start": (lambda v: _is_number(v) and 0 <= v < 1, "a number in [0, 1) (a share of dataset.epochs)"),
     "hyper_opt.pass_fraction": (lambda v: _is_number(v) and 0 < v <= 1, "a number in (0, 1]"),
     "dataset.fast_autoaugment": (lambda v: v in FAST_AUTOAUGMENT_TABLES,
                                  f"one of {', '.join(FAST_AUTOAUGMENT_TABLES)}"),
@@ -82,14 +84,11 @@ def validate_config(cfg):
         if value is not absent:  # a key of some options of a group only (hyper_opt.pass_fraction)
             check_value(key, value)
     if cfg.hyper_opt.name != "NONE":
-        learned = cfg.aug_model.name in ("SHA", "SEP") or cfg.los_model.weights or cfg.los_model.soft_labels
+        learned = cfg.aug_model.name in LEARNED or cfg.los_model.weights or cfg.los_model.soft_labels
         if not learned:
             raise UserError(f"hyper_opt={cfg.hyper_opt.name} has nothing to learn with aug_model="
                             f"{cfg.aug_model.name} los_model={cfg.los_model.name}: use aug_model=SHA or SEP, "
                             "or los_model=WGHT, SOFT or BOTH")
-        if not 0 <= cfg.dataset.hyper_start_epoch < cfg.dataset.epochs:
-            raise UserError(f"dataset.hyper_start_epoch={cfg.dataset.hyper_start_epoch} is not allowed: it must "
-                            f"be in [0, dataset.epochs={cfg.dataset.epochs}) for hyper_opt={cfg.hyper_opt.name}")
     if cfg.train_on_valid and cfg.oversplit:
         raise UserError("train_on_valid=true is not allowed with oversplit=true: oversplit leaves no validation "
                         "split to train on")
@@ -131,13 +130,3 @@ def check_overrides(args, conf_dir):
         else:
             for value in values:
                 check_value(key, value)
-
-
-def run_name(override_dirname):
-    """A run folder's name: its sorted command-line overrides, or ``default`` without any."""
-    return override_dirname.replace("/", "_") or "default"
-
-
-def register_resolvers():
-    if not OmegaConf.has_resolver("run_name"):
-        OmegaConf.register_new_resolver("run_name", run_name)

@@ -3,3 +3,10 @@
 
 class UserError(Exception):
     """A problem with the user's input or files: reported in one line, no traceback."""
+
+
+def one_line(error):
+    """A user error's message; any other error's type and the first line of its message."""
+    lines = str(error).strip().splitlines()
+    text = lines[0] if lines else ""
+    return text if isinstance(error, UserError) else f"{type(error).__name__}: {text}"

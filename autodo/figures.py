@@ -8,7 +8,6 @@
 """
 
 import io
-import json
 from pathlib import Path
 
 import matplotlib
@@ -21,17 +20,34 @@ from omegaconf import OmegaConf  # noqa: E402
 
 from autodo.io import atomic_write_bytes  # noqa: E402
 from autodo.results import label_runs  # noqa: E402
+from autodo.run_folder import METRICS, RESULT, DamagedRun, RunFolder  # noqa: E402
 
 TSNE_POINTS = 2000  # t-SNE of at most this many test images (a fixed random subset)
 
 
+CURVES = ("test_acc", "train_loss")  # what the learning curves draw of every epoch
+
+
+def readable_runs(runs):
+    """``(drawable, damaged)``: the runs whose ``metrics.jsonl`` holds every epoch with the curves' numbers, and
+    ``(run_dir, reason)`` of the others."""
+    keep, damaged = [], []
+    for index, run_dir in zip(runs.index, runs["run_dir"]):
+        try:
+            rows = RunFolder(run_dir).read_metrics()
+            missing = [key for row in rows for key in CURVES if not isinstance(row.get(key), (int, float))]
+            if missing or len(rows) != runs.at[index, "epochs"]:
+                raise DamagedRun(f"{METRICS} lacks {missing[0]}" if missing else
+                                 f"{METRICS} has {len(rows)} epochs, {RESULT} {runs.at[index, 'epochs']}")
+            keep.append(index)
+        except DamagedRun as error:
+            damaged.append((run_dir, str(error)))
+    return runs.loc[keep], damaged
+
+
 def _curves(run_dirs, key):
     """An (epochs x seeds) array of ``key`` from the runs' ``metrics.jsonl``."""
-    columns = []
-    for run_dir in run_dirs:
-        lines = (Path(run_dir) / "metrics.jsonl").read_text().splitlines()
-        columns.append([json.loads(line)[key] for line in lines])
-    return np.array(columns, dtype=float).T
+    return np.array([[row[key] for row in RunFolder(d).read_metrics()] for d in run_dirs], dtype=float).T
 
 
 def _method_groups(runs):
@@ -79,7 +95,7 @@ def per_class_accuracy(runs, path):
     methods = list(dict.fromkeys(label for _, label, _ in groups))
     width = 0.8 / len(methods)
     for cell, label, rows in groups:
-        results = [json.loads((Path(d) / "result.json").read_text()) for d in rows["run_dir"]]
+        results = [RunFolder(d).read_result() for d in rows["run_dir"]]
         accuracy = np.mean([r["test_per_class_acc"] for r in results], axis=0)
         classes = np.arange(len(accuracy))
         offset = width * (methods.index(label) - (len(methods) - 1) / 2)  # the group centred on its class
@@ -92,21 +108,21 @@ def per_class_accuracy(runs, path):
 
 
 @torch.no_grad()
-def final_test_features(run_dir, data_root, device):
-    """The final model's test features, predictions and labels, rebuilt from the run folder's config and
-    checkpoint (the data set and split as the run had them)."""
-    from autodo.data.pipeline import build_run_data
-    from autodo.experiment import CHECKPOINT
-    from autodo.models import build_classifier
+def final_test_features(run_dir, data_root=None, device="cpu"):
+    """The final model's test features, predictions and labels: the run's parts rebuilt from its config and
+    loaded from its checkpoint, as training built them (the data set and split as the run had them)."""
+    from autodo.build import build_run
+    from autodo.checkpoint import load_checkpoint
 
-    cfg = OmegaConf.load(Path(run_dir) / ".hydra" / "config.yaml")
-    data = build_run_data(cfg, data_root, device)
-    model = build_classifier(cfg.model, cfg.dataset.in_channels, cfg.dataset.num_classes).to(device).eval()
-    model.load_state_dict(torch.load(Path(run_dir) / CHECKPOINT, map_location=device, weights_only=True)["model"])
-    transform = data.eval_transform.to(device)
+    folder = RunFolder(run_dir)
+    cfg = OmegaConf.create(folder.read_result()["config"])
+    cfg.device = str(device)
+    parts = build_run(cfg, data_root or cfg.data_root)
+    load_checkpoint(folder.checkpoint, parts.state(), parts.data.generators, parts.device)
+    model, transform = parts.model.eval(), parts.data.eval_transform
     features, predictions, labels = [], [], []
-    for images, batch_labels, _ in data.test_loader:
-        batch_features = model.encoder(transform(images.to(device)))
+    for images, batch_labels, _ in parts.data.test_loader:
+        batch_features = model.encoder(transform(images.to(parts.device)))
         features.append(batch_features.float().cpu())
         predictions.append(model.head(batch_features).argmax(1).cpu())
         labels.append(batch_labels)
@@ -118,7 +134,7 @@ def inspect_run(run_dir, data_root, folder, device="cpu"):
     from sklearn.manifold import TSNE
     from sklearn.metrics import ConfusionMatrixDisplay
 
-    features, predictions, labels = final_test_features(run_dir, data_root, torch.device(device))
+    features, predictions, labels = final_test_features(run_dir, data_root, device)
     name = Path(run_dir).name
     figure, axis = plt.subplots(figsize=(7, 6))
     ConfusionMatrixDisplay.from_predictions(labels, predictions, ax=axis, colorbar=False,

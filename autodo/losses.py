@@ -11,9 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from autodo.config import PRIOR_CORRECTIONS
-
 _SOFTPLUS_AT_ZERO = math.log(2.0)
+PRIOR_CORRECTIONS = ("none", "logit_adjust", "balance")  # los_model.prior_correction
 
 
 class LossModel(nn.Module):

@@ -1,9 +1,12 @@
-"""Finished runs under one or more folders, as a pandas DataFrame (one row per run)."""
+"""Finished runs under one or more folders as a pandas DataFrame (one row per run, each run once), and the paper's
+table of mean ± std over seeds."""
 
 import json
-from pathlib import Path
 
 import pandas as pd
+
+from autodo.methods import method_name
+from autodo.run_folder import RESULT, find_runs, identity
 
 CONFIG_COLUMNS = {
     "dataset": ("dataset", "name"), "model": ("model", "name"), "aug_model": ("aug_model", "name"),
@@ -15,51 +18,6 @@ CONFIG_COLUMNS = {
 CONFIG_DEFAULTS = {"train_on_valid": False, "head_refit": False}
 METRIC_COLUMNS = ["epochs", "test_acc_final", "test_acc_best", "test_acc_at_best_valid", "majority_acc",
                   "minority_acc", "minority_acc_best", "minority_acc_at_best_valid", "wall_time_s"]
-
-
-def _row(run_dir, result):
-    row = {"run_dir": str(run_dir)}
-    config = {**CONFIG_DEFAULTS, **result["config"]}
-    for column, path in CONFIG_COLUMNS.items():
-        value = config
-        for key in path:
-            value = value[key]
-        row[column] = value
-    row["test_acc_final"] = result["test_acc_final"]  # every finished run has it
-    row.update({column: result.get(column, float("nan")) for column in METRIC_COLUMNS})
-    return row
-
-
-def load_runs(folders):
-    """Return ``(runs, skipped)``: a row per folder holding a readable ``result.json``, and the number of run
-    folders (holding a ``.hydra`` config) that are unfinished, failed or corrupt."""
-    rows, skipped = [], 0
-    for folder in folders:
-        for config in sorted(Path(folder).rglob(".hydra/config.yaml")):
-            run_dir = config.parent.parent
-            try:
-                rows.append(_row(run_dir, json.loads((run_dir / "result.json").read_text())))
-            except (OSError, ValueError, KeyError, TypeError):
-                skipped += 1
-    return pd.DataFrame(rows, columns=["run_dir", *CONFIG_COLUMNS, *METRIC_COLUMNS]), skipped
-
-
-# paper row names of (aug_model, los_model, hyper_opt), and of the simple baselines beside them
-PAPER_ROWS = {
-    ("NONE", "NONE", "NONE"): "Baseline",
-    ("RAND", "NONE", "NONE"): "RAA",
-    ("AUTO", "NONE", "NONE"): "FAA",
-    ("DADA", "NONE", "NONE"): "DADA",
-    ("TRIVIAL", "NONE", "NONE"): "TrivialAugment",
-    ("NONE", "LA", "NONE"): "logit-adjusted CE",
-    ("NONE", "CB", "NONE"): "class-balanced CE",
-    ("SHA", "NONE", "HES"): "lambda^A_SHA",
-    ("SEP", "NONE", "HES"): "lambda^A",
-    ("SEP", "WGHT", "HES"): "lambda^{A,W}",
-    ("SEP", "BOTH", "HES"): "lambda^{A,W,S}",
-    ("SEP", "BOTH", "UNROLL"): "lambda^{A,W,S} UNROLL",
-    ("SEP", "BOTH", "NONE"): "lambda^{A,W,S} frozen (no hyper steps)",
-}
 # (accuracy over all classes, accuracy of the minority classes) under each selection rule
 SELECTIONS = {
     "final": ("test_acc_final", "minority_acc"),
@@ -68,10 +26,48 @@ SELECTIONS = {
 }
 
 
-def method_name(aug_model, los_model, hyper_opt, train_on_valid=False, head_refit=False):
-    """The row name; how a run used the clean validation set besides hyper steps is a suffix."""
-    name = PAPER_ROWS.get((aug_model, los_model, hyper_opt), f"{aug_model}+{los_model}+{hyper_opt}")
-    return name + (" + valid in train" if train_on_valid else "") + (" + head refit on valid" if head_refit else "")
+def _flat(tree, prefix=""):
+    """``{"dataset": {"lr": 0.1}}`` -> ``{"dataset.lr": 0.1}`` (lists as JSON text, so that they compare)."""
+    flat = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = json.dumps(value) if isinstance(value, list) else value
+    return flat
+
+
+def _row(found):
+    config = {**CONFIG_DEFAULTS, **found.result["config"]}
+    row = {"run_dir": str(found.folder.path)}
+    for column, path in CONFIG_COLUMNS.items():
+        value = config
+        for key in path:
+            value = value[key]
+        row[column] = value
+    row.update({column: found.result.get(column, float("nan")) for column in METRIC_COLUMNS})
+    # everything the run computes but its seed: runs are averaged together only when these are equal
+    settings = _flat(identity(config))
+    del settings["seed"]
+    row["settings"] = settings
+    row["settings_key"] = json.dumps(settings, sort_keys=True, default=str)
+    return row
+
+
+def load_runs(folders):
+    """Return ``(runs, skipped)``: a row per finished run, each run once however many folders hold it, and the
+    run folders not counted (autodo.run_folder.FoundRun: unfinished, damaged or a duplicate, with the reason)."""
+    rows, skipped = [], []
+    for found in find_runs(folders):
+        if found.status == "finished":
+            try:
+                rows.append(_row(found))
+                continue
+            except (KeyError, TypeError) as error:
+                found.status, found.reason = "damaged", f"{RESULT}: its config lacks {error}"
+        skipped.append(found)
+    columns = ["run_dir", *CONFIG_COLUMNS, *METRIC_COLUMNS, "settings", "settings_key"]
+    return pd.DataFrame(rows, columns=columns), skipped
 
 
 def cell_name(dataset, ir, nr, sr=1.0):
@@ -81,21 +77,41 @@ def cell_name(dataset, ir, nr, sr=1.0):
     return name if sr == 1 else f"{name} sr {sr:g}"
 
 
+def _variants(runs):
+    """Each run's row name: the method, and where runs of one method, model, epochs and cell differ in other
+    settings, those settings in brackets (runs that differ in more than their seed are never averaged)."""
+    names = runs["method"].copy()
+    for _, group in runs.groupby(["method", "model", "epochs", "cell"]):
+        if group["settings_key"].nunique() < 2:
+            continue
+        settings = list(group["settings"])
+        keys = sorted({key for s in settings for key in s if len({str(t.get(key)) for t in settings}) > 1})
+        for index, setting in zip(group.index, settings):
+            names[index] += " [" + ", ".join(f"{key}={setting.get(key)}" for key in keys) + "]"
+    return names
+
+
 def label_runs(runs):
-    """``runs`` with a ``method`` column (the paper's row name) and a ``cell`` column (data set IR-NR, SR)."""
-    return runs.assign(
+    """``runs`` with a ``method`` column (the paper's row name, and the settings that set apart runs that would
+    otherwise share a row) and a ``cell`` column (data set IR-NR, SR)."""
+    runs = runs.assign(
         method=[method_name(*key) for key in zip(runs["aug_model"], runs["los_model"], runs["hyper_opt"],
                                                  runs["train_on_valid"], runs["head_refit"])],
         cell=[cell_name(*key) for key in zip(runs["dataset"], runs["ir"], runs["nr"], runs["sr"])],
     )
+    return runs.assign(method=_variants(runs)) if len(runs) else runs
 
 
 def summary_table(runs, selection="final", minority=False, error=True):
     """Mean and std (ddof=1) over seeds of the test error (or accuracy), in %, of all classes or of the
     minority ones: a row per method (and model and epochs, so that runs of different budgets are never
-    averaged together), a column per data set and IR-NR. Each cell reads ``mean ± std (seeds)``."""
+    averaged together), a column per data set and IR-NR. Each cell reads ``mean ± std (seeds)``, seeds being the
+    number of distinct seeds."""
     column = SELECTIONS[selection][1 if minority else 0]
     runs = label_runs(runs).assign(value=100.0 - runs[column] if error else runs[column])
-    stats = runs.groupby(["method", "model", "epochs", "cell"])["value"].agg(["mean", "std", "count"])
-    text = [f"{m:.2f} ± {s:.2f} ({n})" for m, s, n in zip(stats["mean"], stats["std"].fillna(0.0), stats["count"])]
+    stats = runs.groupby(["method", "model", "epochs", "cell"]).agg(
+        mean=("value", "mean"), std=("value", "std"), seeds=("seed", "nunique"))
+    text = [f"{m:.2f} ± {s:.2f} ({n})" for m, s, n in zip(stats["mean"], stats["std"].fillna(0.0), stats["seeds"])]
     return stats.assign(text=text)["text"].unstack("cell").fillna("")
+
+

@@ -23,3 +23,16 @@ class WarmupCosine:
         if step < self.warmup_steps:
             return 0.1 + (self.cosine(self.warmup_steps) - 0.1) * step / self.warmup_steps
         return self.cosine(step)
+
+
+def epochs_of(share, epochs):
+    """The whole number of epochs nearest to ``share`` of ``epochs`` (halves round up)."""
+    return math.floor(share * epochs + 0.5)
+
+
+def hyper_schedule(dataset_cfg):
+    """(first epoch with a hyper pass, warm-up epochs of the hyper learning rate), both given in the config as a
+    share of the epochs, as the reference's 50 and 5 of 200: ``dataset.epochs=N`` alone keeps the proportions.
+    There is always at least one hyper pass."""
+    epochs = dataset_cfg.epochs
+    return min(epochs_of(dataset_cfg.hyper_start, epochs), epochs - 1), epochs_of(dataset_cfg.hyper_warmup, epochs)

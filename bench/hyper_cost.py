@@ -2,23 +2,26 @@
 """Wall time of a full AutoDO run (SEP + BOTH + HES) over a Baseline run (NONE) at the same epochs, measured in
 one invocation of this script, one run after the other.
 
-The default keeps Fashion-MNIST's proportion of epochs with hyper steps (10 of 15) in 6 epochs (4 of 6) so that
-it finishes in a few minutes on two CPU cores; any launch.py override can be added.
+The default runs 6 epochs, with hyper steps in the data set's share of them (Fashion-MNIST: from a third on, 4 of
+6), so that it finishes in a few minutes on two CPU cores; any launch.py override can be added.
 
     python bench/hyper_cost.py
-    python bench/hyper_cost.py dataset.epochs=15 dataset.hyper_start_epoch=5
+    python bench/hyper_cost.py dataset.epochs=15
     python bench/hyper_cost.py hyper_opt.pass_fraction=0.5
 """
 
-import json
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from autodo.run_folder import find_runs  # noqa: E402
+
 DATASET = "fashion_mnist" if Path("/usr/share/datasets/fashion-mnist").is_dir() else "digits"
-COMMON = ["ir=100", "nr=0.1", "dataset.epochs=6", "dataset.hyper_start_epoch=2"]
+COMMON = ["ir=100", "nr=0.1", "dataset.epochs=6"]
 METHODS = {"NONE": ["aug_model=NONE"], "HES": ["aug_model=SEP", "los_model=BOTH", "hyper_opt=HES"]}
 
 
@@ -28,9 +31,8 @@ def run(method, overrides, out_dir):
     dataset = [] if any(o.startswith("dataset=") for o in overrides) else [f"dataset={DATASET}"]
     args = [*dataset, *COMMON, *METHODS[method], *overrides, f"out_dir={out_dir}"]
     subprocess.run([sys.executable, str(REPO / "launch.py"), *args], check=True, capture_output=True)
-    (result,) = Path(out_dir).glob("*/result.json")
-    rows = [json.loads(line) for line in (result.parent / "metrics.jsonl").read_text().splitlines()]
-    return json.loads(result.read_text())["wall_time_s"], rows
+    (run,) = find_runs([out_dir])
+    return run.result["wall_time_s"], run.folder.read_metrics()
 
 
 def main(overrides):

@@ -185,7 +185,7 @@ def main(argv=None):
     runs, skipped = load_runs([out])
     if not len(runs):
         raise SystemExit(f"error: no finished runs under {out}")
-    print(f"{len(runs)} finished runs; {skipped} unfinished, failed or corrupt run folders skipped")
+    print(f"{len(runs)} finished runs; {len(skipped)} run folders not counted")
     figure_dir = Path(args.benchmarks).parent / "bench" / "figures"
     figures.learning_curves(runs, figure_dir / "learning_curves.png")
     figures.per_class_accuracy(runs, figure_dir / "per_class_accuracy.png")

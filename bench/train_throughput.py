@@ -22,11 +22,11 @@ from hydra import compose, initialize_config_dir
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from autodo.config import register_resolvers  # noqa: E402
+from autodo.augment.choice import build_augmentation  # noqa: E402
 from autodo.data.datasets import LabelledSubset, make_loader  # noqa: E402
 from autodo.data.pipeline import build_run_data  # noqa: E402
 from autodo.engine import train_one_epoch  # noqa: E402
-from autodo.experiment import build_optimizer  # noqa: E402
+from autodo.build import build_optimizer  # noqa: E402
 from autodo.losses import LossModel  # noqa: E402
 from autodo.models import build_classifier  # noqa: E402
 
@@ -69,13 +69,12 @@ def bare_loop(cfg, images, labels):
 
 
 def main(overrides):
-    register_resolvers()
     if not any(o.startswith("dataset=") for o in overrides):
         dataset = "fashion_mnist" if Path("/usr/share/datasets/fashion-mnist").is_dir() else "digits"
         overrides = [f"dataset={dataset}", *overrides]
     with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
         cfg = compose("config", overrides=overrides)
-    data = build_run_data(cfg, cfg.data_root, torch.device("cpu"))
+    data = build_run_data(cfg, cfg.data_root, torch.device("cpu"), build_augmentation(cfg.aug_model, cfg.dataset))
     train_set = data.train_loader.dataset
     count = min(STEPS * cfg.dataset.batch_size, len(train_set))
     subset = LabelledSubset(train_set.source, train_set.indices[:count], train_set.labels[:count])

@@ -20,6 +20,19 @@ def launch(*args, cwd, timeout=600, check=True):
     return proc
 
 
+def run_dirs(out_dir, finished=True):
+    """The run folders under ``out_dir`` (those with a result.json, or all), sorted by name."""
+    from autodo.run_folder import find_runs
+
+    return sorted((found.folder.path for found in find_runs([out_dir]) if found.status == "finished" or not finished),
+                  key=lambda path: path.name)
+
+
+def only_run(out_dir):
+    (run_dir,) = run_dirs(out_dir, finished=False)
+    return run_dir
+
+
 @pytest.fixture
 def run_launch(tmp_path):
     def run(*args, **kwargs):

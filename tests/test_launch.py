@@ -1,9 +1,14 @@
 """launch.py end to end: the run folder it writes, the numbers in it, skipping finished runs, bad input."""
 
 import json
+import os
+import stat
+import subprocess
+import sys
 
 import numpy as np
 import pytest
+from conftest import REPO, only_run, run_dirs
 from fakes import write_cifar, write_image_folder
 
 from autodo.data.bias import split_cache_path
@@ -16,7 +21,8 @@ def read_run(run_dir):
 
 def test_default_run_trains_digits_to_95_percent_and_is_not_redone(run_launch, tmp_path):
     first = run_launch()
-    run_dir = tmp_path / "outputs" / "default"
+    run_dir = only_run(tmp_path / "outputs")
+    assert run_dir.name.startswith("digits-ir1-nr0-baseline-seed0-")
     assert f"run folder: {run_dir}" in first.stdout and "test accuracy: final" in first.stdout
     metrics, result = read_run(run_dir)
     assert [row["epoch"] for row in metrics] == list(range(1, 31)) == list(range(1, result["epochs"] + 1))
@@ -25,17 +31,49 @@ def test_default_run_trains_digits_to_95_percent_and_is_not_redone(run_launch, t
     assert len(result["test_per_class_acc"]) == 10 and result["wall_time_s"] > 0
     assert result["config"]["dataset"]["name"] == "digits" and result["config"]["model"]["name"] == "small_cnn"
     assert list((run_dir / "tb").glob("events.out.tfevents.*"))
-    assert (run_dir / "checkpoint.pt").exists() and (run_dir / ".hydra" / "config.yaml").exists()
+    assert (run_dir / "checkpoint.pt").exists() and (run_dir / "config.yaml").exists()
+    assert "epoch 30/30" in (run_dir / "launch.log").read_text()
+    # files as the umask makes them (0644 under 022), so that colleagues on a shared cluster read them
+    umask = os.umask(0o022)
+    os.umask(umask)
+    for name in ("result.json", "metrics.jsonl", "split.json", "checkpoint.pt", "config.yaml", "run.json"):
+        assert stat.S_IMODE((run_dir / name).stat().st_mode) == 0o666 & ~umask, name
 
-    stamp = (run_dir / "result.json").stat().st_mtime_ns
-    again = run_launch()
-    assert (run_dir / "result.json").stat().st_mtime_ns == stamp
-    assert f"final {result['test_acc_final']:.2f}%" in again.stdout
+    # the same experiment, however it is spelled, is this run: nothing trains again
+    files = {p: p.stat().st_mtime_ns for p in run_dir.rglob("*")}
+    for spelling in ([], ["method=baseline"], ["dataset=digits", "ir=1", "nr=0.0", "seed=0"], ["ir=1.0", "nr=0"],
+                     ["device=cpu", "num_workers=0", "eval_batch_size=7"]):
+        again = run_launch(*spelling)
+        assert f"run folder: {run_dir}" in again.stdout, spelling
+        assert f"final {result['test_acc_final']:.2f}%" in again.stdout and "epoch 1/" not in again.stdout
+    again = run_launch("-m", "experiment=digits_demo", "ir=1", "nr=0.0", "method=baseline", "seed=0")
+    assert f"finished already: {run_dir}" in again.stdout
+    assert {p: p.stat().st_mtime_ns for p in run_dir.rglob("*")} == files
+    assert run_dirs(tmp_path / "outputs") == [run_dir]
+    table = subprocess.run([sys.executable, str(REPO / "aggregate.py"), "outputs"], cwd=tmp_path,
+                           capture_output=True, text=True, check=True).stdout
+    assert "Baseline" in table and "(1)" in table
+
+
+def test_bad_input_leaves_a_finished_run_untouched(run_launch, tmp_path):
+    """device=cuda on a machine without a GPU names the finished run's folder (the device does not change
+    results), is refused in one line, and leaves every file of that run as it was."""
+    run_launch("dataset.epochs=1")
+    run_dir = only_run(tmp_path / "outputs")
+    files = {p: (p.stat().st_mtime_ns, p.stat().st_size) for p in run_dir.rglob("*")}
+    for bad in (["dataset.epochs=1", "device=cuda"], ["dataset.epochs=1", "hyper_opt=HES"]):
+        if bad[-1] == "device=cuda" and __import__("torch").cuda.is_available():
+            continue
+        proc = run_launch(*bad, check=False)
+        assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert {p: (p.stat().st_mtime_ns, p.stat().st_size) for p in run_dir.rglob("*")} == files
+    assert run_dirs(tmp_path / "outputs") == [run_dir]
 
 
 def test_biased_run_records_its_data(run_launch, tmp_path):
     run_launch("ir=10", "nr=0.2", "seed=1", "dataset.epochs=1")
-    run_dir = tmp_path / "outputs" / "dataset.epochs=1,ir=10,nr=0.2,seed=1"
+    run_dir = only_run(tmp_path / "outputs")
+    assert run_dir.name.startswith("digits-ir10-nr0.2-baseline-seed1-")
     split = json.loads((run_dir / "split.json").read_text())
     majority = sum(split["train_clean_class_counts"][:5])
     assert sum(split["train_clean_class_counts"][5:]) == int(majority / 10)
@@ -65,7 +103,7 @@ def test_corrupt_split_cache_is_refused_without_a_half_written_run(run_launch, t
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "corrupt split cache" in lines[0] and str(cache) in lines[0]
-    assert not (tmp_path / "outputs" / "dataset.epochs=1").exists()
+    assert list((tmp_path / "outputs").iterdir()) == []  # the run folder it made is gone
 
 
 def test_help_lists_the_groups_and_their_options(run_launch):
@@ -84,7 +122,7 @@ def test_cifar10_with_the_standard_augmentation(run_launch, tmp_path):
     write_cifar(tmp_path / "local_data" / "cifar10" / "cifar-10-batches-py", files, b"labels", n=20)
     run_launch("dataset=cifar10", "model=wrn16_4", "model.encoder.widen_factor=1", "dataset.valid_size=20",
                "dataset.epochs=2", "dataset.batch_size=16", "ir=2", "nr=0.1")
-    run_dir = next((tmp_path / "outputs").iterdir())
+    run_dir = only_run(tmp_path / "outputs")
     metrics, result = read_run(run_dir)
     assert len(metrics) == 2 and len(result["test_per_class_acc"]) == 10
     assert json.loads((run_dir / "split.json").read_text())["valid_class_counts"] == [2] * 10
@@ -97,17 +135,23 @@ def test_imagenet_folder_with_worker_processes(run_launch, tmp_path):
     run_launch("dataset=imagenet", f"dataset.path={tmp_path / 'inet'}", "dataset.num_classes=4",
                "dataset.valid_size=0.25", "dataset.resize=20", "dataset.crop=16", "model=small_cnn",
                "dataset.epochs=1", "dataset.batch_size=4", "eval_batch_size=3", "num_workers=2")
-    run_dir = next((tmp_path / "outputs").iterdir())
+    run_dir = only_run(tmp_path / "outputs")
     _, result = read_run(run_dir)
-    assert "_inet" not in run_dir.name  # the data path does not name the run
+    assert "inet" not in run_dir.name  # the data path does not name the run
     split = json.loads((run_dir / "split.json").read_text())
     assert split["valid_size"] == 5 and split["train_size"] == 15
     assert len(result["test_per_class_acc"]) == 4
 
 
 def test_a_paper_row_by_name(run_launch, tmp_path):
-    run_launch("method=autodo", "ir=10", "nr=0.1", "dataset.epochs=2", "dataset.hyper_start_epoch=1")
-    _, result = read_run(tmp_path / "outputs" / "dataset.epochs=2,dataset.hyper_start_epoch=1,ir=10,method=autodo,nr=0.1")
+    run_launch("method=autodo", "ir=10", "nr=0.1", "dataset.epochs=3")
+    run_dir = only_run(tmp_path / "outputs")
+    assert run_dir.name.startswith("digits-ir10-nr0.1-autodo-seed0-")
+    metrics, result = read_run(run_dir)
     config = result["config"]
     assert (config["aug_model"]["name"], config["los_model"]["name"], config["hyper_opt"]["name"]) == \
         ("SEP", "BOTH", "HES")
+    # the hyper start is a share of the epochs (digits: a third): with 3 epochs, hyper passes in epochs 2 and 3
+    assert ["hyper_steps" in row for row in metrics] == [False, True, True]
+    run_launch("method=autodo", "ir=10", "nr=0.1", "dataset.epochs=3", "aug_model=SHA")  # a group given wins
+    assert [p.name.split("-")[3] for p in run_dirs(tmp_path / "outputs")] == ["autodo", "sha"]

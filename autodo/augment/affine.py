@@ -68,11 +68,3 @@ class LearnedAffine(nn.Module):
         stats = {f"aug_{name}_p": p.item() for name, p in zip(OPS, probability)}
         stats.update({f"aug_{name}_m": m.item() for name, m in zip(OPS, magnitude)})
         return stats
-
-
-def build_learned_augmentation(aug_cfg, num_samples):
-    """The learned augmentation of SHA (one row for all samples) or SEP (a row per sample), else None."""
-    if aug_cfg.name not in ("SHA", "SEP"):
-        return None
-    rows = 1 if aug_cfg.name == "SHA" else num_samples
-    return LearnedAffine(rows, aug_cfg.init_probability, aug_cfg.init_magnitude)

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as F
 
 FAST_AUTOAUGMENT_FILE = Path(__file__).with_name("fast_autoaugment.json")
@@ -98,14 +97,3 @@ class SubPolicyAugment(nn.Module):
                 value = -value
             image = op(image, value)
         return image
-
-
-def build_policy(aug_name, dataset_cfg):
-    """The per-image policy of ``aug_name``, or None for the models without one."""
-    if aug_name == "RAND":
-        return v2.RandAugment(**dataset_cfg.randaugment)
-    if aug_name == "TRIVIAL":
-        return v2.TrivialAugmentWide()
-    if aug_name == "AUTO":
-        return SubPolicyAugment(fast_autoaugment_tables()[dataset_cfg.fast_autoaugment])
-    return None

@@ -4,8 +4,6 @@ from dataclasses import dataclass
 
 import torch
 
-from autodo.augment.colour import BatchRandSub
-from autodo.augment.policies import build_policy
 from autodo.data.bias import load_or_build_split, split_record, with_valid_in_train, without_split
 from autodo.data.datasets import LabelledSubset, make_loader
 from autodo.data.sources import load_source
@@ -35,14 +33,9 @@ def _compose(*transforms):
     return v2.Compose(transforms) if transforms else None
 
 
-def _learned_model_colour_ops(cfg):
-    """The learned affine models learn the geometry; RandSub adds colour ops, as in the reference."""
-    if cfg.aug_model.name in ("SHA", "SEP"):
-        return BatchRandSub(**cfg.dataset.randsub)
-    return None
-
-
-def build_run_data(cfg, data_root, device):
+def build_run_data(cfg, data_root, device, augmentation):
+    """The loaders of the run ``cfg``; ``augmentation`` (autodo.augment.choice) puts its per-image policy in the
+    train loader and its colour ops in the train transform."""
     dataset_cfg = cfg.dataset
     train_source, test_source = load_source(dataset_cfg, data_root)
     split = load_or_build_split(train_source.labels, dataset_cfg, data_root, cfg.ir, cfg.nr, cfg.sr, cfg.seed)
@@ -52,7 +45,7 @@ def build_run_data(cfg, data_root, device):
         split = with_valid_in_train(split, train_source.labels)
 
     item_train, item_eval = build_item_transforms(dataset_cfg)
-    item_train = _compose(item_train, build_policy(cfg.aug_model.name, dataset_cfg))
+    item_train = _compose(item_train, augmentation.item_policy)
     clean = train_source.labels
     train_set = LabelledSubset(train_source, split.train_indices, split.train_labels, item_train)
     valid_set = LabelledSubset(train_source, split.valid_indices, clean[split.valid_indices], item_eval)
@@ -79,7 +72,7 @@ def build_run_data(cfg, data_root, device):
         hyper_train_loader=hyper_train_loader,
         hyper_valid_loader=hyper_valid_loader,
         train_transform=build_train_transform(dataset_cfg.augment, image_size, dataset_cfg.mean, dataset_cfg.std,
-                                              colour=_learned_model_colour_ops(cfg)),
+                                              colour=augmentation.colour),
         eval_transform=BatchTransform(dataset_cfg.mean, dataset_cfg.std),
         generators=generators,
         clean_train_labels=clean[split.train_indices],

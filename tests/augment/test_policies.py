@@ -3,10 +3,16 @@ import torch
 from omegaconf import OmegaConf
 from torchvision.transforms import v2
 
-from autodo.augment.policies import (FAST_AUTOAUGMENT_OPS, SubPolicyAugment, build_policy,
-                                     fast_autoaugment_tables)
+from autodo.augment.choice import build_augmentation
+from autodo.augment.policies import FAST_AUTOAUGMENT_OPS, SubPolicyAugment, fast_autoaugment_tables
 
-DATASET = OmegaConf.create({"randaugment": {"num_ops": 2, "magnitude": 9}})
+DATASET = OmegaConf.create({"randaugment": {"num_ops": 2, "magnitude": 9}, "fast_autoaugment": "fa_reduced_svhn",
+                            "randsub": {"num_ops": 1, "magnitude": 5}})
+
+
+def build_policy(name, dataset_cfg=DATASET):
+    aug_cfg = OmegaConf.create({"name": name, "init_probability": 0.2, "init_magnitude": 0.5})
+    return build_augmentation(aug_cfg, dataset_cfg).item_policy
 
 
 @pytest.mark.parametrize("name, kind", [("RAND", v2.RandAugment), ("TRIVIAL", v2.TrivialAugmentWide)])
@@ -44,7 +50,7 @@ def test_fast_autoaugment_tables_are_the_published_ones():
 
 
 def test_auto_samples_the_data_sets_table():
-    policy = build_policy("AUTO", OmegaConf.create({"fast_autoaugment": "fa_reduced_svhn"}))
+    policy = build_policy("AUTO")
     assert policy.sub_policies is fast_autoaugment_tables()["fa_reduced_svhn"]
 
 

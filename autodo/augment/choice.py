@@ -1,0 +1,55 @@
+"""What each ``aug_model`` means: the one place where the augmentation of a run is chosen.
+
+- NONE: the data set's standard train transforms only.
+- RAND, TRIVIAL, AUTO: a fixed per-image policy (torchvision) in the loader, on uint8 images.
+- SHA, SEP: the learned affine model (one row of parameters for all samples, or a row per train sample) on the
+  device, with RandSub's colour ops (the data set's ``randsub``), as the reference does.
+"""
+
+from dataclasses import dataclass
+
+import torch
+
+LEARNED = ("SHA", "SEP")
+FIXED = ("RAND", "TRIVIAL", "AUTO")
+
+
+@dataclass
+class Augmentation:
+    name: str
+    item_policy: object = None  # per-image transform in the loader (a fixed policy), or None
+    colour: torch.nn.Module = None  # colour ops on the device's [0, 1] batches (the learned models'), or None
+    init_probability: float = None  # the learned model's start values
+    init_magnitude: float = None
+
+    def learned_model(self, num_samples):
+        """The learned affine model over ``num_samples`` train samples (SEP) or shared by all (SHA), else None."""
+        from autodo.augment.affine import LearnedAffine
+
+        if self.name not in LEARNED:
+            return None
+        return LearnedAffine(1 if self.name == "SHA" else num_samples, self.init_probability, self.init_magnitude)
+
+
+def _fixed_policy(name, dataset_cfg):
+    from torchvision.transforms import v2
+
+    from autodo.augment.policies import SubPolicyAugment, fast_autoaugment_tables
+
+    if name == "RAND":
+        return v2.RandAugment(**dataset_cfg.randaugment)
+    if name == "TRIVIAL":
+        return v2.TrivialAugmentWide()
+    return SubPolicyAugment(fast_autoaugment_tables()[dataset_cfg.fast_autoaugment])
+
+
+def build_augmentation(aug_cfg, dataset_cfg):
+    """The augmentation of ``aug_cfg.name`` with the data set's settings."""
+    if aug_cfg.name in FIXED:
+        return Augmentation(aug_cfg.name, item_policy=_fixed_policy(aug_cfg.name, dataset_cfg))
+    if aug_cfg.name in LEARNED:
+        from autodo.augment.colour import BatchRandSub
+
+        return Augmentation(aug_cfg.name, colour=BatchRandSub(**dataset_cfg.randsub),
+                            init_probability=aug_cfg.init_probability, init_magnitude=aug_cfg.init_magnitude)
+    return Augmentation(aug_cfg.name)

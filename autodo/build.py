@@ -1,0 +1,87 @@
+"""A run's parts, built from its config in one place: data, classifier, optimiser, loss model, augmentation and
+hyper optimiser. Training (autodo.experiment) and ``aggregate.py --inspect`` (autodo.figures) both use it, so a
+checkpoint always loads into the parts that wrote it."""
+
+from dataclasses import dataclass
+
+import torch
+
+from autodo.augment.choice import build_augmentation
+from autodo.data.pipeline import RunData, build_run_data
+from autodo.hyper.optimizer import HyperOptimizer, steps_per_pass
+from autodo.losses import LossModel
+from autodo.models import build_classifier
+from autodo.schedule import WarmupCosine, hyper_schedule
+
+
+def pick_device(name):
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(name)
+
+
+@dataclass
+class RunParts:
+    device: torch.device
+    amp: bool  # mixed precision: asked for, and on CUDA
+    data: RunData
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    scaler: torch.amp.GradScaler
+    loss_model: LossModel
+    aug_model: torch.nn.Module  # the learned augmentation (SHA, SEP), else None
+    hyper: HyperOptimizer  # None without hyper_opt
+    hyper_start_epoch: int  # the first epoch (0-based) with a hyper pass
+
+    def state(self):
+        """The objects a checkpoint holds, by name."""
+        state = {"model": self.model, "optimizer": self.optimizer, "scheduler": self.scheduler,
+                 "scaler": self.scaler, "loss_model": self.loss_model}
+        if self.aug_model is not None:
+            state["aug_model"] = self.aug_model
+        if self.hyper is not None:
+            state["hyper"] = self.hyper
+        return state
+
+
+def build_optimizer(cfg, model, steps_per_epoch):
+    """SGD with Nesterov momentum and the per-step warm-up + cosine learning rate of the data set."""
+    optimizer = torch.optim.SGD(model.parameters(), lr=cfg.dataset.lr, momentum=cfg.optim.momentum,
+                                nesterov=cfg.optim.nesterov, weight_decay=cfg.optim.weight_decay)
+    schedule = WarmupCosine(cfg.dataset.epochs * steps_per_epoch, cfg.dataset.warmup_epochs * steps_per_epoch,
+                            cfg.optim.min_lr_factor)
+    return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+
+
+def build_run(cfg, data_root):
+    """Every part of the run ``cfg``, at its start values, on its device."""
+    device = pick_device(cfg.device)
+    torch.manual_seed(cfg.seed)
+    augmentation = build_augmentation(cfg.aug_model, cfg.dataset)
+    data = build_run_data(cfg, data_root, device, augmentation)
+    data.train_transform.to(device)
+    data.eval_transform.to(device)
+
+    num_classes = cfg.dataset.num_classes
+    model = build_classifier(cfg.model, cfg.dataset.in_channels, num_classes).to(device)
+    optimizer, scheduler = build_optimizer(cfg, model, steps_per_epoch=len(data.train_loader))
+    amp = cfg.amp and device.type == "cuda"
+    train_labels = data.train_loader.dataset.labels
+    loss_model = LossModel(train_labels, num_classes, cfg.los_model.weights, cfg.los_model.soft_labels,
+                           symmetric=cfg.ir > 1 or cfg.nr > 0,
+                           prior_correction=cfg.los_model.prior_correction).to(device)
+    aug_model = augmentation.learned_model(len(train_labels))
+    if aug_model is not None:
+        aug_model.to(device)
+
+    hyper, (start_epoch, warmup_epochs) = None, hyper_schedule(cfg.dataset)
+    if cfg.hyper_opt.name != "NONE":
+        lambdas = [*loss_model.parameters(), *(aug_model.parameters() if aug_model is not None else [])]
+        steps = steps_per_pass(data.hyper_train_loader, cfg.hyper_opt.pass_fraction)
+        hyper = HyperOptimizer(cfg.hyper_opt, lambdas, cfg.dataset.hyper_lr,
+                               total_steps=(cfg.dataset.epochs - start_epoch) * steps,
+                               warmup_steps=warmup_epochs * steps)
+    return RunParts(device=device, amp=amp, data=data, model=model, optimizer=optimizer, scheduler=scheduler,
+                    scaler=torch.amp.GradScaler(device.type, enabled=amp), loss_model=loss_model,
+                    aug_model=aug_model, hyper=hyper, hyper_start_epoch=start_epoch)

@@ -1,0 +1,284 @@
+"""The run folder: its identity, the names of its files, and how it is created, read and cleaned up.
+
+Every other module reaches a run's files through this one.
+
+A run is identified by what it computes: its resolved configuration less the settings that do not change its
+results (``NON_RESULT_KEYS``). The hash of that identity, the signature, ends the folder's name (after a readable
+prefix: data set, cell, method, seed) and is stored in the folder's ``run.json``. The same experiment spelled two
+ways (``launch.py`` and ``launch.py method=baseline``) is therefore one folder, trained once and counted once.
+
+| file | contents |
+|---|---|
+| ``run.json`` | the signature and how the run was first launched; written when the folder is created |
+| ``config.yaml`` | the resolved configuration |
+| ``launch.log`` | the log of every launch |
+| ``split.json`` | the biased train set's sizes, class counts and relabelled samples |
+| ``metrics.jsonl`` | one JSON line per epoch |
+| ``checkpoint.pt`` | everything needed to continue the run exactly |
+| ``tb/`` | TensorBoard scalars |
+| ``result.json`` | written last: the run is finished |
+
+Readers are tolerant: a damaged file makes the run ``damaged`` with the reason, never a crash.
+"""
+
+import hashlib
+import json
+import logging
+import math
+import numbers
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from autodo.io import atomic_write_bytes, atomic_write_json, atomic_write_jsonl
+from autodo.methods import method_of, method_slug
+
+RUN_JSON = "run.json"
+CONFIG = "config.yaml"
+LOG = "launch.log"
+SPLIT = "split.json"
+METRICS = "metrics.jsonl"
+CHECKPOINT = "checkpoint.pt"
+TENSORBOARD = "tb"
+RESULT = "result.json"
+LEGACY_CONFIG = ".hydra/config.yaml"  # run folders written before run.json existed
+
+# settings that change where and how fast a run computes, not what it computes
+NON_RESULT_KEYS = ("data_root", "out_dir", "device", "num_workers", "eval_batch_size", "dataset.path",
+                   "dataset.system_dir")
+# the numbers of result.json, each a number when present (test_acc_final always is)
+RESULT_NUMBERS = ("epochs", "test_acc_final", "test_acc_best", "test_acc_at_best_valid", "majority_acc",
+                  "minority_acc", "minority_acc_best", "minority_acc_at_best_valid", "wall_time_s")
+
+
+class DamagedRun(Exception):
+    """A run folder whose files cannot be read as a run's: the message says which file and why."""
+
+
+# ============ identity ============
+
+def _canonical(value):
+    """Numbers as they compare (``ir=100`` and ``ir=100.0`` are one run), containers recursively."""
+    if isinstance(value, dict):
+        return {str(key): _canonical(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_canonical(item) for item in value]
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return int(value)
+    return value
+
+
+def identity(config):
+    """What a run computes: the plain ``config`` (a dict) less ``NON_RESULT_KEYS``, in canonical form."""
+    config = _canonical(config)
+    for key in NON_RESULT_KEYS:
+        *parents, leaf = key.split(".")
+        node = config
+        for parent in parents:
+            node = node.get(parent, {}) if isinstance(node, dict) else {}
+        if isinstance(node, dict):
+            node.pop(leaf, None)
+    return config
+
+
+def signature(config):
+    """The hex SHA-256 of the identity of ``config``."""
+    text = json.dumps(identity(config), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def run_name(config):
+    """The folder name: data set, cell, method and seed to read, then the signature's first 8 digits."""
+    sr = "" if config["sr"] == 1 else f"-sr{config['sr']:g}"
+    return (f"{config['dataset']['name']}-ir{config['ir']:g}-nr{config['nr']:g}{sr}-{method_slug(*method_of(config))}"
+            f"-seed{config['seed']}-{signature(config)[:8]}")
+
+
+# ============ a run folder ============
+
+@dataclass
+class RunFolder:
+    path: Path
+    created: bool = field(default=False, compare=False)  # by this process: only then may it remove the folder
+
+    def __post_init__(self):
+        self.path = Path(self.path)
+
+    @property
+    def result(self):
+        return self.path / RESULT
+
+    @property
+    def metrics(self):
+        return self.path / METRICS
+
+    @property
+    def checkpoint(self):
+        return self.path / CHECKPOINT
+
+    @property
+    def tensorboard(self):
+        return self.path / TENSORBOARD
+
+    @property
+    def config(self):
+        return self.path / CONFIG
+
+    @property
+    def log(self):
+        return self.path / LOG
+
+    def finished(self):
+        return self.result.exists()
+
+    # ---------- writing ----------
+    def write_split(self, record):
+        atomic_write_json(self.path / SPLIT, record)
+
+    def write_metrics(self, rows):
+        atomic_write_jsonl(self.metrics, rows)
+
+    def write_result(self, result):
+        atomic_write_json(self.result, result)
+
+    def discard(self):
+        """After a failure: remove the folder if this process created it and it holds no trained epoch yet;
+        otherwise leave everything as it is (an invocation removes only what it created, and never progress)."""
+        if self.created and not self.checkpoint.exists():
+            shutil.rmtree(self.path, ignore_errors=True)
+
+    # ---------- reading ----------
+    def stored_signature(self):
+        """The signature in ``run.json``, or None for a folder without one (written before it existed)."""
+        path = self.path / RUN_JSON
+        if not path.exists():
+            return None
+        try:
+            return json.loads(path.read_text())["signature"]
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise DamagedRun(f"{RUN_JSON} is unreadable ({type(error).__name__})") from None
+
+    def read_result(self):
+        """``result.json`` as a dict, checked: a ``config`` and numbers where numbers belong."""
+        try:
+            result = json.loads(self.result.read_text())
+        except (OSError, ValueError) as error:
+            raise DamagedRun(f"{RESULT} is unreadable ({type(error).__name__})") from None
+        if not isinstance(result, dict) or not isinstance(result.get("config"), dict):
+            raise DamagedRun(f"{RESULT} holds no config")
+        for key in RESULT_NUMBERS:
+            value = result.get(key, 0 if key != "test_acc_final" else None)
+            if not isinstance(value, numbers.Real) or isinstance(value, bool):
+                raise DamagedRun(f"{RESULT}: {key}={value!r} is not a number")
+        stored = self.stored_signature()
+        if stored is not None and stored != signature(result["config"]):
+            raise DamagedRun(f"the config in {RESULT} is not the run's of {RUN_JSON} (signature {stored[:8]})")
+        return result
+
+    def read_metrics(self):
+        """The per-epoch rows of ``metrics.jsonl``."""
+        try:
+            lines = self.metrics.read_text().splitlines()
+        except OSError as error:
+            raise DamagedRun(f"{METRICS} is unreadable ({type(error).__name__})") from None
+        rows = []
+        for number, line in enumerate(lines, 1):
+            try:
+                rows.append(json.loads(line))
+            except ValueError:
+                raise DamagedRun(f"{METRICS}: line {number} is not JSON") from None
+        if not rows:
+            raise DamagedRun(f"{METRICS} is empty")
+        return rows
+
+
+# ============ creating the folder of a run ============
+
+def open_run(config, out_dir, launched_as=()):
+    """The run folder of the plain ``config`` under ``out_dir``, created with its ``run.json`` and ``config.yaml``
+    when new. A folder of the same name that holds another run (a signature prefix shared by chance, or a folder
+    edited by hand) is an error, and left as it is."""
+    from autodo.errors import UserError
+
+    folder = RunFolder(Path(out_dir) / run_name(config))
+    sig = signature(config)
+    if folder.path.exists():
+        try:
+            stored = folder.stored_signature()
+        except DamagedRun as error:
+            raise UserError(f"run folder {folder.path} is damaged: {error}; move it away to run it again") from None
+        if stored is not None and stored != sig:
+            raise UserError(f"run folder {folder.path} holds another run (signature {stored[:12]}, this run's is "
+                            f"{sig[:12]}): move it away")
+        if stored is not None:
+            return folder
+    else:
+        folder.path.mkdir(parents=True)
+        folder.created = True
+    import yaml
+
+    atomic_write_bytes(folder.config, yaml.safe_dump(config, sort_keys=False).encode())
+    atomic_write_json(folder.path / RUN_JSON, {"signature": sig, "name": folder.path.name,
+                                               "launched_as": list(launched_as)})
+    return folder
+
+
+def log_to(folder):
+    """Send the ``autodo`` log to the folder's ``launch.log`` too (appended: one file for every launch);
+    returns the handler, to be removed with ``stop_logging``."""
+    handler = logging.FileHandler(folder.log)
+    handler.setFormatter(logging.Formatter("[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"))
+    logging.getLogger("autodo").addHandler(handler)
+    return handler
+
+
+def stop_logging(handler):
+    logging.getLogger("autodo").removeHandler(handler)
+    handler.close()
+
+
+# ============ finding runs ============
+
+@dataclass
+class FoundRun:
+    """A run folder as a reader finds it: ``status`` finished, unfinished, damaged or duplicate, with the reason
+    where it is not finished."""
+
+    folder: RunFolder
+    status: str
+    reason: str = ""
+    result: dict = None
+    signature: str = ""
+
+
+def _run_folders(folders):
+    """Every folder under ``folders`` holding a run (its ``run.json``, or the Hydra config of an older run)."""
+    for top in folders:
+        for root, dirs, files in os.walk(top):
+            dirs.sort()
+            if RUN_JSON in files or (".hydra" in dirs and os.path.isfile(os.path.join(root, LEGACY_CONFIG))):
+                dirs.clear()  # a run folder holds no other run
+                yield RunFolder(root)
+
+
+def find_runs(folders):
+    """Every run folder under ``folders``, read: finished runs once each (a second folder with the same
+    signature is a ``duplicate``), the others with the reason they are not counted."""
+    found, seen = [], {}
+    for folder in _run_folders(folders):
+        if not folder.finished():
+            found.append(FoundRun(folder, "unfinished", "no result.json"))
+            continue
+        try:
+            result = folder.read_result()
+            sig = signature(result["config"])
+        except DamagedRun as error:
+            found.append(FoundRun(folder, "damaged", str(error)))
+            continue
+        if sig in seen:
+            found.append(FoundRun(folder, "duplicate", f"the same run as {seen[sig]}"))
+            continue
+        seen[sig] = folder.path
+        found.append(FoundRun(folder, "finished", result=result, signature=sig))
+    return found

@@ -1,0 +1,98 @@
+"""A sweep, checked before its first job and reported after its last (used by the ``checked`` sweeper in
+``hydra_plugins/autodo_sweeper``, the default of every multirun).
+
+Before: every job's config is composed and validated, cross-setting rules included, so that bad input stops the
+sweep with one line and nothing written; jobs that are the same run (two spellings of one experiment) are
+launched once; finished runs are not launched again. After: the failed jobs, each with its one-line error, then
+the table of the finished runs under the sweep's folder; a sweep with a failed job exits non-zero.
+"""
+
+import copy
+import sys
+import traceback
+from pathlib import Path
+
+from omegaconf import OmegaConf, open_dict, read_write
+
+from autodo.config import validate_config
+from autodo.errors import UserError, one_line
+from autodo.run_folder import RunFolder, run_name
+
+# what sbatch says when it refuses a job, and the launcher setting that asks for it
+SUBMISSION_SETTINGS = (
+    ("memory specification", "hydra.launcher.mem_gb"),
+    ("invalid partition", "hydra.launcher.partition"),
+    ("invalid account", "hydra.launcher.account"),
+    ("invalid qos", "hydra.launcher.qos"),
+    ("time limit", "hydra.launcher.timeout_min"),
+    ("requested node configuration is not available",
+     "hydra.launcher.cpus_per_task or hydra.launcher.gpus_per_node"),
+    ("gres", "hydra.launcher.gpus_per_node"),
+)
+
+
+def task_config(config):
+    """A job's config without Hydra's own node, as the job's task function sees it."""
+    task = copy.deepcopy(config)
+    with read_write(task), open_dict(task):
+        del task["hydra"]
+    return task
+
+
+def plan_jobs(jobs, load_config):
+    """The jobs to launch: each job's config composed (``load_config(overrides)``) and validated; one job per
+    run; finished runs left out. Returns ``(to_launch, notes)``; raises a one-line ``UserError`` naming the job."""
+    to_launch, runs, notes = [], {}, []
+    for overrides in jobs:
+        try:
+            task = task_config(load_config(list(overrides)))
+            validate_config(task)
+        except UserError as error:
+            raise UserError(f"{' '.join(overrides)}: {error}") from None
+        folder = RunFolder(Path(task.out_dir).absolute() / run_name(OmegaConf.to_container(task, resolve=True)))
+        if folder.path in runs:
+            notes.append(f"{' '.join(overrides)}: the same run as {' '.join(runs[folder.path])}, launched once")
+        elif folder.finished():
+            notes.append(f"finished already: {folder.path}")
+            runs[folder.path] = overrides
+        else:
+            runs[folder.path] = overrides
+            to_launch.append(overrides)
+    return to_launch, notes
+
+
+def submission_error(error):
+    """A one-line message for a launcher that could not submit the sweep (sbatch refused it), else None."""
+    lines = [line.strip() for line in str(error).splitlines() if "sbatch: error" in line]
+    if not lines:
+        return None
+    said = lines[-1].split("sbatch: error:", 1)[-1].strip()
+    setting = next((name for phrase, name in SUBMISSION_SETTINGS if phrase in said.lower()), None)
+    change = f"change {setting}" if setting else "see conf/hydra/launcher/slurm.yaml"
+    return f"the cluster refused the sweep's jobs ({said}): {change}"
+
+
+def failure_line(overrides, error, verbose):
+    """One line for a failed job; the traceback of an error that is not the user's before it when ``verbose``
+    (``hydra.verbose=true``)."""
+    line = f"  {' '.join(overrides)}: {one_line(error)}"
+    if verbose and not isinstance(error, UserError) and error.__traceback__ is not None:
+        return "".join(traceback.format_exception(error)) + line
+    return line
+
+
+def report(sweep_dir, failures, verbose):
+    """Print the failed jobs and the table of the finished runs under ``sweep_dir``; exit 1 if a job failed."""
+    from autodo.results import load_runs, summary_table
+
+    sweep_dir = Path(sweep_dir).absolute()
+    runs, skipped = load_runs([sweep_dir])
+    print(f"\n{len(runs)} finished runs under {sweep_dir} ({len(skipped)} not counted); test error (%), final "
+          "epoch, mean ± std over seeds (seeds):")
+    if len(runs):
+        print(summary_table(runs).to_string())
+    if failures:
+        print(f"\n{len(failures)} job(s) failed:", file=sys.stderr)
+        for overrides, error in failures:
+            print(failure_line(overrides, error, verbose), file=sys.stderr)
+        sys.exit(1)

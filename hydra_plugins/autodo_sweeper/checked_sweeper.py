@@ -1,0 +1,55 @@
+"""The ``checked`` sweeper: Hydra's basic sweeper (the cartesian product of the swept values), with every job
+checked before the first starts and a report after the last (autodo.sweep)."""
+
+import sys
+from dataclasses import dataclass
+from typing import Dict, Optional
+
+from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+from hydra.core.config_store import ConfigStore
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.utils import JobStatus
+
+
+@dataclass
+class CheckedSweeperConf:
+    _target_: str = "hydra_plugins.autodo_sweeper.checked_sweeper.CheckedSweeper"
+    max_batch_size: Optional[int] = None
+    params: Optional[Dict[str, str]] = None
+
+
+ConfigStore.instance().store(group="hydra/sweeper", name="checked", node=CheckedSweeperConf, provider="autodo")
+
+
+class CheckedSweeper(BasicSweeper):
+    def sweep(self, arguments):
+        from autodo import sweep
+        from autodo.errors import UserError
+
+        parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)
+        jobs = self.split_arguments(parser.parse_overrides(self._parse_config() + list(arguments)), None)[0]
+        try:
+            jobs, notes = sweep.plan_jobs(
+                jobs, lambda overrides: self.hydra_context.config_loader.load_sweep_config(self.config, overrides))
+        except UserError as error:
+            print(f"error: {error}", file=sys.stderr)
+            sys.exit(2)
+        for note in notes:
+            print(note)
+        returns, failures, launched = [], [], 0
+        for batch in self.split_overrides_to_chunks(jobs, self.max_batch_size) if jobs else []:
+            try:
+                results = self.launcher.launch(batch, initial_job_idx=launched)
+            except Exception as error:  # noqa: BLE001 - the launcher's own failure, said in one line
+                message = sweep.submission_error(error)
+                if message is not None:
+                    print(f"error: {message}", file=sys.stderr)
+                    sys.exit(2)
+                failures.append((["(the launcher)"], error))
+                break
+            returns.append(results)
+            launched += len(batch)
+            failures += [(overrides, result._return_value) for overrides, result in zip(batch, results)
+                         if result.status == JobStatus.FAILED]
+        sweep.report(self.config.hydra.sweep.dir, failures, verbose=bool(self.config.hydra.verbose))
+        return returns
