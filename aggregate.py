@@ -94,11 +94,12 @@ def main(argv=None):
             say(runs.drop(columns=["run_dir", "settings", "settings_key"]).to_string(
                 index=False, float_format="{:.2f}".format))
         say(*(f"not counted ({found.status}): {found.folder.path}: {found.reason}" for found in skipped))
-    say(f"{len(runs)} finished runs; {len(skipped)} run folders not counted"
-        + (" (--verbose lists them)" if skipped and not args.verbose else ""))
+    not_counted = f"{len(skipped)} run folders not counted" + (" (--verbose lists them)" if skipped and not
+                                                                 args.verbose else "")
     if not len(runs):
-        say(f"error: no finished runs under {', '.join(args.folders)}")
+        say(f"error: no finished runs under {', '.join(args.folders)} ({not_counted})")
         return 1
+    say(f"{len(runs)} finished runs; {not_counted}")
     if args.runs_csv:
         runs.drop(columns=["settings", "settings_key"]).to_csv(args.runs_csv, index=False)
     what = ("minority-class " if args.minority else "") + ("accuracy" if args.accuracy else "error")

@@ -43,14 +43,15 @@ def run(cfg):
             return folder, folder.read_result()
         except DamagedRun as error:
             raise UserError(f"run folder {folder.path} is damaged: {error}; move it away to run it again") from None
-    handler = log_to(folder)
-    try:
-        return folder, run_experiment(cfg, folder, to_absolute_path(cfg.data_root))
-    except BaseException:
-        folder.discard()
-        raise
-    finally:
-        stop_logging(handler)
+    with folder.claimed():
+        handler = log_to(folder)
+        try:
+            return folder, run_experiment(cfg, folder, to_absolute_path(cfg.data_root))
+        except BaseException:
+            folder.discard()
+            raise
+        finally:
+            stop_logging(handler)
 
 
 @hydra.main(config_path="conf", config_name="config", version_base="1.3")
@@ -74,8 +75,9 @@ def main(cfg):
 
 
 if __name__ == "__main__":
-    try:
-        check_overrides(sys.argv[1:], CONF_DIR)
-    except UserError as error:
-        fail(error)
+    if not {"-sc", "--shell-completion"} & set(sys.argv[1:]):  # Hydra's tab completion passes its own words
+        try:
+            check_overrides(sys.argv[1:], CONF_DIR)
+        except UserError as error:
+            fail(error)
     main()

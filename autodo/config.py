@@ -9,7 +9,7 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from autodo.augment.choice import LEARNED
-from autodo.errors import UserError
+from autodo.errors import UserError, joined
 from autodo.losses import PRIOR_CORRECTIONS
 # dataset.fast_autoaugment: the published tables in autodo/augment/fast_autoaugment.json (aug_model=AUTO)
 FAST_AUTOAUGMENT_TABLES = ("fa_reduced_cifar10", "fa_reduced_svhn", "fa_resnet50_rimagenet")
@@ -35,6 +35,8 @@ SCALAR_RULES = {
     "sr": (lambda v: _is_number(v) and 0 < v <= 1, "a number in (0, 1] (subsampling ratio)"),
     "seed": (lambda v: _is_int(v) and v >= 0, "an integer >= 0 (run index)"),
     "device": (lambda v: v in ("auto", "cpu", "cuda"), "one of auto, cpu, cuda"),
+    "out_dir": (lambda v: isinstance(v, str) and v != "", "a folder path (quote it if it reads as a number)"),
+    "data_root": (lambda v: isinstance(v, str) and v != "", "a folder path (quote it if it reads as a number)"),
     "amp": (lambda v: isinstance(v, bool), "true or false"),
     "overfit": (lambda v: isinstance(v, bool), "true or false"),
     "oversplit": (lambda v: isinstance(v, bool), "true or false"),
@@ -77,7 +79,9 @@ def group_options(conf_dir, group):
     return sorted(path.stem for path in (Path(conf_dir) / group).glob("*.yaml"))
 
 
-def validate_config(cfg):
+def validate_config(cfg, on_this_machine=True):
+    """Check the composed ``cfg``: every value, and the rules between settings; what depends on the machine
+    (a CUDA device) only ``on_this_machine`` (a sweep planned here but run on a cluster's nodes skips it)."""
     absent = object()
     for key in SCALAR_RULES:
         value = OmegaConf.select(cfg, key, default=absent)
@@ -92,7 +96,7 @@ def validate_config(cfg):
     if cfg.train_on_valid and cfg.oversplit:
         raise UserError("train_on_valid=true is not allowed with oversplit=true: oversplit leaves no validation "
                         "split to train on")
-    if cfg.device == "cuda":
+    if cfg.device == "cuda" and on_this_machine:
         import torch
 
         if not torch.cuda.is_available():
@@ -130,3 +134,24 @@ def check_overrides(args, conf_dir):
         else:
             for value in values:
                 check_value(key, value)
+    _check_composition(parsed, conf_dir)
+
+
+def _check_composition(parsed, conf_dir):
+    """Compose the config as Hydra will (a sweep's first value of each swept setting; the sweeper checks every
+    job), so that a key the config does not have is one line here, not Hydra's error."""
+    from hydra import compose, initialize_config_dir
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    def first(override):
+        if override.is_sweep_override():
+            return next(iter(override.sweep_string_iterator()))
+        return override.get_value_element_as_str()
+
+    overrides = [f"{o.get_key_element()}={first(o)}" for o in parsed if not o.key_or_group.startswith("hydra")]
+    try:
+        with initialize_config_dir(config_dir=str(Path(conf_dir).absolute()), version_base="1.3"):
+            compose("config", overrides=overrides)
+    except (HydraException, OmegaConfBaseException) as error:
+        raise UserError(joined(error)) from None

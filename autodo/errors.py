@@ -5,6 +5,11 @@ class UserError(Exception):
     """A problem with the user's input or files: reported in one line, no traceback."""
 
 
+def joined(error):
+    """An error's whole message on one line (Hydra's config errors say what to do on a second line)."""
+    return " ".join(line.strip() for line in str(error).strip().splitlines())
+
+
 def one_line(error):
     """A user error's message; any other error's type and the first line of its message."""
     lines = str(error).strip().splitlines()

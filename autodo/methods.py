@@ -21,7 +21,7 @@ PAPER_ROWS = {
     ("SEP", "BOTH", "NONE"): "lambda^{A,W,S} frozen (no hyper steps)",
 }
 
-# conf/method/<name>.yaml: the settings each preset makes (tests/test_methods_table.py keeps the two in step)
+# conf/method/<name>.yaml: the settings each preset makes (tests/test_methods.py keeps the two in step)
 PRESETS = {
     "baseline": ("NONE", "NONE", "NONE", False, False),
     "raa": ("RAND", "NONE", "NONE", False, False),

@@ -77,17 +77,25 @@ def cell_name(dataset, ir, nr, sr=1.0):
     return name if sr == 1 else f"{name} sr {sr:g}"
 
 
+def _differing(settings):
+    """The keys whose values are not all equal among ``settings`` (dicts)."""
+    return {key for s in settings for key in s if len({str(t.get(key)) for t in settings}) > 1}
+
+
 def _variants(runs):
     """Each run's row name: the method, and where runs of one method, model, epochs and cell differ in other
-    settings, those settings in brackets (runs that differ in more than their seed are never averaged)."""
+    settings, those settings in brackets (runs that differ in more than their seed are never averaged). The
+    settings named are those that differ within any cell of the row, so that a variant keeps one row across
+    cells."""
     names = runs["method"].copy()
-    for _, group in runs.groupby(["method", "model", "epochs", "cell"]):
-        if group["settings_key"].nunique() < 2:
-            continue
-        settings = list(group["settings"])
-        keys = sorted({key for s in settings for key in s if len({str(t.get(key)) for t in settings}) > 1})
-        for index, setting in zip(group.index, settings):
-            names[index] += " [" + ", ".join(f"{key}={setting.get(key)}" for key in keys) + "]"
+    for _, row in runs.groupby(["method", "model", "epochs"]):
+        keys = set()
+        for _, cell in row.groupby("cell"):
+            if cell["settings_key"].nunique() > 1:
+                keys |= _differing(list(cell["settings"]))
+        for index, setting in zip(row.index, row["settings"]):
+            if keys:
+                names[index] += " [" + ", ".join(f"{key}={setting.get(key)}" for key in sorted(keys)) + "]"
     return names
 
 

@@ -21,6 +21,7 @@ ways (``launch.py`` and ``launch.py method=baseline``) is therefore one folder, 
 Readers are tolerant: a damaged file makes the run ``damaged`` with the reason, never a crash.
 """
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -42,6 +43,7 @@ METRICS = "metrics.jsonl"
 CHECKPOINT = "checkpoint.pt"
 TENSORBOARD = "tb"
 RESULT = "result.json"
+LOCK = ".lock"  # held by the process that trains the run
 LEGACY_CONFIG = ".hydra/config.yaml"  # run folders written before run.json existed
 
 # settings that change where and how fast a run computes, not what it computes
@@ -142,6 +144,22 @@ class RunFolder:
     def write_result(self, result):
         atomic_write_json(self.result, result)
 
+    @contextlib.contextmanager
+    def claimed(self):
+        """Hold the folder while this process trains in it: a second launch of the same run meanwhile (a sweep
+        relaunched while its jobs still run) gets a one-line error instead of training the same files at once.
+        The lock goes with the process, so a killed or requeued job leaves none behind."""
+        import fcntl
+
+        from autodo.errors import UserError
+
+        with open(self.path / LOCK, "a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise UserError(f"run folder {self.path} is in use: another process is training this run") from None
+            yield self
+
     def discard(self):
         """After a failure: remove the folder if this process created it and it holds no trained epoch yet;
         otherwise leave everything as it is (an invocation removes only what it created, and never progress)."""
@@ -203,7 +221,10 @@ def open_run(config, out_dir, launched_as=()):
 
     folder = RunFolder(Path(out_dir) / run_name(config))
     sig = signature(config)
-    if folder.path.exists():
+    try:
+        folder.path.mkdir(parents=True)
+        folder.created = True
+    except FileExistsError:
         try:
             stored = folder.stored_signature()
         except DamagedRun as error:
@@ -213,9 +234,6 @@ def open_run(config, out_dir, launched_as=()):
                             f"{sig[:12]}): move it away")
         if stored is not None:
             return folder
-    else:
-        folder.path.mkdir(parents=True)
-        folder.created = True
     import yaml
 
     atomic_write_bytes(folder.config, yaml.safe_dump(config, sort_keys=False).encode())
@@ -249,7 +267,6 @@ class FoundRun:
     status: str
     reason: str = ""
     result: dict = None
-    signature: str = ""
 
 
 def _run_folders(folders):
@@ -280,5 +297,5 @@ def find_runs(folders):
             found.append(FoundRun(folder, "duplicate", f"the same run as {seen[sig]}"))
             continue
         seen[sig] = folder.path
-        found.append(FoundRun(folder, "finished", result=result, signature=sig))
+        found.append(FoundRun(folder, "finished", result=result))
     return found

@@ -9,14 +9,15 @@ the table of the finished runs under the sweep's folder; a sweep with a failed j
 
 import copy
 import sys
-import traceback
 from pathlib import Path
 
+from hydra.errors import HydraException
 from omegaconf import OmegaConf, open_dict, read_write
+from omegaconf.errors import OmegaConfBaseException
 
 from autodo.config import validate_config
-from autodo.errors import UserError, one_line
-from autodo.run_folder import RunFolder, run_name
+from autodo.errors import UserError, joined, one_line
+from autodo.run_folder import DamagedRun, RunFolder, run_name
 
 # what sbatch says when it refuses a job, and the launcher setting that asks for it
 SUBMISSION_SETTINGS = (
@@ -39,49 +40,55 @@ def task_config(config):
     return task
 
 
-def plan_jobs(jobs, load_config):
-    """The jobs to launch: each job's config composed (``load_config(overrides)``) and validated; one job per
-    run; finished runs left out. Returns ``(to_launch, notes)``; raises a one-line ``UserError`` naming the job."""
+def plan_jobs(jobs, load_config, jobs_run_here=True):
+    """The jobs to launch: each job's config composed (``load_config(overrides)``) and validated (what depends
+    on the machine, such as a CUDA device, only when ``jobs_run_here``); one job per run; finished runs left out.
+    Returns ``(to_launch, notes)``; raises a one-line ``UserError`` naming the job."""
     to_launch, runs, notes = [], {}, []
     for overrides in jobs:
         try:
             task = task_config(load_config(list(overrides)))
-            validate_config(task)
-        except UserError as error:
-            raise UserError(f"{' '.join(overrides)}: {error}") from None
+            validate_config(task, on_this_machine=jobs_run_here)
+        except (UserError, HydraException, OmegaConfBaseException) as error:
+            raise UserError(f"{' '.join(overrides)}: {joined(error)}") from None
         folder = RunFolder(Path(task.out_dir).absolute() / run_name(OmegaConf.to_container(task, resolve=True)))
         if folder.path in runs:
             notes.append(f"{' '.join(overrides)}: the same run as {' '.join(runs[folder.path])}, launched once")
-        elif folder.finished():
+            continue
+        runs[folder.path] = overrides
+        if _finished(folder):
             notes.append(f"finished already: {folder.path}")
-            runs[folder.path] = overrides
         else:
-            runs[folder.path] = overrides
-            to_launch.append(overrides)
+            to_launch.append(overrides)  # a damaged folder too: its job says what is wrong
     return to_launch, notes
+
+
+def _finished(folder):
+    try:
+        return folder.finished() and folder.read_result() is not None
+    except DamagedRun:
+        return False
 
 
 def submission_error(error):
     """A one-line message for a launcher that could not submit the sweep (sbatch refused it), else None."""
-    lines = [line.strip() for line in str(error).splitlines() if "sbatch: error" in line]
-    if not lines:
+    said = [line.split("sbatch: error:", 1)[1].strip() for line in str(error).splitlines() if "sbatch: error:" in line]
+    if not said:
         return None
-    said = lines[-1].split("sbatch: error:", 1)[-1].strip()
-    setting = next((name for phrase, name in SUBMISSION_SETTINGS if phrase in said.lower()), None)
-    change = f"change {setting}" if setting else "see conf/hydra/launcher/slurm.yaml"
-    return f"the cluster refused the sweep's jobs ({said}): {change}"
+    # the first complaint that names a setting (sbatch says the cause before its consequence)
+    for line in said:
+        setting = next((name for phrase, name in SUBMISSION_SETTINGS if phrase in line.lower()), None)
+        if setting:
+            return f"the cluster refused the sweep's jobs ({line}): change {setting}"
+    return f"the cluster refused the sweep's jobs ({said[-1]}): see conf/hydra/launcher/slurm.yaml"
 
 
-def failure_line(overrides, error, verbose):
-    """One line for a failed job; the traceback of an error that is not the user's before it when ``verbose``
-    (``hydra.verbose=true``)."""
-    line = f"  {' '.join(overrides)}: {one_line(error)}"
-    if verbose and not isinstance(error, UserError) and error.__traceback__ is not None:
-        return "".join(traceback.format_exception(error)) + line
-    return line
+def failure_line(overrides, error):
+    """One line for a failed job (with ``hydra.verbose=true`` the job printed its traceback when it failed)."""
+    return f"  {' '.join(overrides)}: {one_line(error)}"
 
 
-def report(sweep_dir, failures, verbose):
+def report(sweep_dir, failures):
     """Print the failed jobs and the table of the finished runs under ``sweep_dir``; exit 1 if a job failed."""
     from autodo.results import load_runs, summary_table
 
@@ -94,5 +101,5 @@ def report(sweep_dir, failures, verbose):
     if failures:
         print(f"\n{len(failures)} job(s) failed:", file=sys.stderr)
         for overrides, error in failures:
-            print(failure_line(overrides, error, verbose), file=sys.stderr)
+            print(failure_line(overrides, error), file=sys.stderr)
         sys.exit(1)

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))  # Hydra finds the checked sweeper (hydra_plugins/) however pytest is started
 
 
 def launch(*args, cwd, timeout=600, check=True):
@@ -18,6 +19,23 @@ def launch(*args, cwd, timeout=600, check=True):
     if check and proc.returncode != 0:
         raise AssertionError(f"launch.py {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
     return proc
+
+
+def run_config(**changes):
+    """A plain run config (as in result.json) of a digits Baseline at 10-0.1, with dotted ``changes``
+    (``**{"dataset.lr": 0.5}``)."""
+    config = {"dataset": {"name": "digits", "epochs": 30, "lr": 0.05, "path": None}, "model": {"name": "small_cnn"},
+              "aug_model": {"name": "NONE"}, "los_model": {"name": "NONE"}, "hyper_opt": {"name": "NONE"},
+              "ir": 10, "nr": 0.1, "sr": 1.0, "seed": 0, "train_on_valid": False, "head_refit": False,
+              "device": "auto", "num_workers": 0, "data_root": "./local_data", "out_dir": "./outputs",
+              "eval_batch_size": 1024}
+    for key, value in changes.items():
+        node = config
+        *parents, leaf = key.split(".")
+        for parent in parents:
+            node = node[parent]
+        node[leaf] = value
+    return config
 
 
 def run_dirs(out_dir, finished=True):

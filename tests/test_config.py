@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from autodo.config import check_overrides, register_resolvers, run_name, validate_config
+from autodo.config import check_overrides, validate_config
 from autodo.errors import UserError
 
 CONF = Path(__file__).resolve().parent.parent / "conf"
@@ -28,6 +28,7 @@ CONF = Path(__file__).resolve().parent.parent / "conf"
         ("dataset.learned_augment.init_magnitude=0", "init_magnitude must be a number in (0, 1)"),
         ("dataset.randsub.num_ops=-1", "dataset.randsub.num_ops must be an integer >= 0"),
         ("device=gpu", "device must be one of auto, cpu, cuda"),
+        ("out_dir=false", "out_dir must be a folder path"),
         ("aug_model=FOO", "aug_model must be one of AUTO, NONE, RAND, SEP, SHA, TRIVIAL"),
         ("dataset.fast_autoaugment=fa_mnist", "dataset.fast_autoaugment must be one of fa_reduced_cifar10, "),
         ("dataset=nope", "dataset must be one of cifar10, cifar100, digits"),
@@ -53,7 +54,6 @@ def test_good_overrides_pass(args):
 def composed(*overrides):
     from hydra import compose, initialize_config_dir
 
-    register_resolvers()
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         return compose("config", overrides=list(overrides))
 
@@ -85,15 +85,29 @@ def test_learned_augmentation_start_and_neumann_step_come_from_the_data_set():
         .init_probability == 0.3
 
 
-def test_hyper_start_must_fall_inside_the_run():
-    with pytest.raises(UserError, match="dataset.hyper_start_epoch=10"):
-        validate_config(composed("hyper_opt=HES", "los_model=WGHT", "dataset.epochs=10"))
-    validate_config(composed("hyper_opt=NONE", "dataset.epochs=10"))
+@pytest.mark.parametrize("epochs, start, warmup, expected", [
+    (30, 0.333, 0.033, (10, 1)), (15, 0.333, 0.067, (5, 1)), (200, 0.25, 0.025, (50, 5)), (40, 0.25, 0.025, (10, 1)),
+    (3, 0.333, 0.033, (1, 0)), (1, 0.9, 0.5, (0, 1)), (10, 0.99, 0.0, (9, 0)),
+])
+def test_hyper_start_and_warm_up_are_shares_of_the_epochs(epochs, start, warmup, expected):
+    """Nearest whole epoch (halves up), and always at least one epoch with a hyper pass: never an error."""
+    from autodo.schedule import hyper_schedule
+
+    cfg = composed("hyper_opt=HES", "los_model=WGHT", f"dataset.epochs={epochs}", f"dataset.hyper_start={start}",
+                   f"dataset.hyper_warmup={warmup}")
+    validate_config(cfg)
+    assert hyper_schedule(cfg.dataset) == expected
 
 
-def test_run_name():
-    assert run_name("") == "default"
-    assert run_name("dataset.path=/data/x,ir=10") == "dataset.path=_data_x,ir=10"
+@pytest.mark.parametrize("override, fragment", [
+    ("dataset.hyper_start=1", "dataset.hyper_start must be a number in [0, 1)"),
+    ("dataset.hyper_warmup=-0.1", "dataset.hyper_warmup must be a number in [0, 1]"),
+    ("dataset.hyper_start=10", "(a share of dataset.epochs)"),
+])
+def test_hyper_shares_out_of_range_are_one_line_errors(override, fragment):
+    with pytest.raises(UserError) as info:
+        check_overrides([override], CONF)
+    assert fragment in str(info.value)
 
 
 @pytest.mark.parametrize("method, groups", [
@@ -104,7 +118,7 @@ def test_run_name():
     ("autodo_unroll", ("SEP", "BOTH", "UNROLL")), ("autodo_frozen", ("SEP", "BOTH", "NONE")),
 ])
 def test_methods_name_the_paper_rows(method, groups):
-    from autodo.results import method_name
+    from autodo.methods import method_name
 
     cfg = composed(f"method={method}")
     assert (cfg.aug_model.name, cfg.los_model.name, cfg.hyper_opt.name) == groups
@@ -127,7 +141,7 @@ def test_explicit_groups_win_over_a_method():
     ("autodo_refit", ("SEP", "BOTH", "HES"), (False, True), "lambda^{A,W,S} + head refit on valid"),
 ])
 def test_valid_set_methods_set_their_flag_and_name_their_row(method, groups, flags, name):
-    from autodo.results import method_name
+    from autodo.methods import method_name
 
     cfg = composed(f"method={method}")
     assert (cfg.aug_model.name, cfg.los_model.name, cfg.hyper_opt.name) == groups

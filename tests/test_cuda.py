@@ -13,8 +13,7 @@ from autodo.losses import LossModel
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 
-AUTODO = ["aug_model=SEP", "los_model=BOTH", "hyper_opt=HES", "ir=10", "nr=0.2", "dataset.epochs=3",
-          "dataset.hyper_start_epoch=1"]
+AUTODO = ["aug_model=SEP", "los_model=BOTH", "hyper_opt=HES", "ir=10", "nr=0.2", "dataset.epochs=3"]
 
 
 def test_full_autodo_with_amp_runs_on_cuda_and_its_checkpoint_loads_on_cpu(run_launch, tmp_path):

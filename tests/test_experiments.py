@@ -3,8 +3,8 @@
 import pytest
 from hydra import compose, initialize_config_dir
 
-from autodo.config import group_options, register_resolvers
-from conftest import REPO
+from autodo.config import group_options
+from conftest import REPO, run_dirs
 
 CONF = REPO / "conf"
 PAPER_GRIDS = {  # preset: (data set, the IR values of the paper's table, seeds)
@@ -16,7 +16,6 @@ PAPER_GRIDS = {  # preset: (data set, the IR values of the paper's table, seeds)
 
 
 def preset(name):
-    register_resolvers()
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         return compose("config", overrides=[f"experiment={name}"], return_hydra_config=True)
 
@@ -31,7 +30,7 @@ def test_the_reproduction_sweeps_every_method_row_on_fashion_mnist():
     params = cfg.hydra.sweeper.params
     assert cfg.dataset.name == "fashion_mnist" and cfg.model.name == "small_cnn" and params.seed == "0,1,2,3"
     assert sorted(params.method.split(",")) == group_options(CONF, "method")
-    assert 0 < cfg.dataset.hyper_start_epoch < cfg.dataset.epochs
+    assert 0 < cfg.dataset.hyper_start < 1
 
 
 @pytest.mark.parametrize("name", PAPER_GRIDS)
@@ -47,10 +46,10 @@ def test_a_paper_grid_sweeps_its_data_set_and_real_method_rows(name):
 
 def test_the_cpu_demo_grid_runs_and_prints_its_table(run_launch, tmp_path):
     # one seed and 2 epochs (hyper steps in the second) instead of 3 and 30
-    out = run_launch("-m", "experiment=digits_demo", "seed=0", "dataset.epochs=2", "dataset.hyper_start_epoch=1").stdout
-    runs = sorted(p.parent.name for p in (tmp_path / "outputs").glob("*/result.json"))
-    assert len(runs) == 12
-    assert runs[0] == "dataset.epochs=2,dataset.hyper_start_epoch=1,experiment=digits_demo,ir=1,method=autodo,nr=0.0,seed=0"
+    out = run_launch("-m", "experiment=digits_demo", "seed=0", "dataset.epochs=2").stdout
+    runs = [path.name.rsplit("-", 1)[0] for path in run_dirs(tmp_path / "outputs")]
+    assert sorted(runs) == sorted(f"digits-ir{ir}-nr{nr}-{method}-seed0" for ir in (1, 10) for nr in (0, 0.1)
+                                  for method in ("autodo", "baseline", "raa"))
     assert "12 finished runs under" in out
     for row, cell in [("Baseline", "digits 10-0.1"), ("RAA", "digits 1-0.0"), ("lambda^{A,W,S}", "digits 10-0.0")]:
         assert row in out and cell in out

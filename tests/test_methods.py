@@ -5,8 +5,9 @@ import json
 
 import pytest
 import torch
+from conftest import only_run
 
-COMMON = ["ir=10", "nr=0.2", "dataset.epochs=3", "dataset.hyper_start_epoch=1"]
+COMMON = ["ir=10", "nr=0.2", "dataset.epochs=3"]  # hyper passes in epochs 2 and 3 (digits: from a third on)
 
 
 @pytest.mark.parametrize(
@@ -29,7 +30,7 @@ COMMON = ["ir=10", "nr=0.2", "dataset.epochs=3", "dataset.hyper_start_epoch=1"]
 )
 def test_method_runs_and_reports(run_launch, tmp_path, method):
     run_launch(*COMMON, *method)
-    run_dir = next((tmp_path / "outputs").iterdir())
+    run_dir = only_run(tmp_path / "outputs")
     result = json.loads((run_dir / "result.json").read_text())
     assert result["epochs"] == 3 and 0 <= result["test_acc_final"] <= 100
     rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
@@ -55,23 +56,28 @@ def test_nothing_to_learn_is_refused_and_leaves_nothing(run_launch, tmp_path):
     proc = run_launch("hyper_opt=HES", check=False)
     assert proc.returncode == 2 and "has nothing to learn" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
-    assert not (tmp_path / "outputs" / "hyper_opt=HES").exists()
+    assert not (tmp_path / "outputs").exists()
 
 
 def test_ablations(run_launch, tmp_path):
-    run_launch(*COMMON, "los_model=WGHT", "hyper_opt=HES", "oversplit=true")
-    run_dir = next((tmp_path / "outputs").iterdir())
-    split = json.loads((run_dir / "split.json").read_text())
+    run_launch(*COMMON, "los_model=WGHT", "hyper_opt=HES", "oversplit=true", "out_dir=oversplit")
+    split = json.loads((only_run(tmp_path / "oversplit") / "split.json").read_text())
     assert split["train_size"] == split["valid_size"] == 1437  # digits' whole train part
-    run_launch(*COMMON, "los_model=WGHT", "hyper_opt=HES", "overfit=true")
-    assert len(list((tmp_path / "outputs").iterdir())) == 2
+    # overfit: the hyper steps validate on the test set, so lambda learns something else from the same start
+    learned = {}
+    for overfit in ("false", "true"):
+        run_launch(*COMMON, "los_model=WGHT", "hyper_opt=HES", f"overfit={overfit}", f"out_dir=overfit_{overfit}")
+        run_dir = only_run(tmp_path / f"overfit_{overfit}")
+        learned[overfit] = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert learned["true"][0]["test_acc"] == learned["false"][0]["test_acc"]  # epoch 1: no hyper pass yet
+    assert learned["true"][-1]["weight_majority"] != learned["false"][-1]["weight_majority"]
 
 
 def test_train_on_valid_trains_on_both_sets(run_launch, tmp_path):
     splits = {}
     for method in ("baseline", "train_on_valid"):
-        run_launch("ir=10", "nr=0.2", "dataset.epochs=1", f"method={method}")
-        run_dir = tmp_path / "outputs" / f"dataset.epochs=1,ir=10,method={method},nr=0.2"
+        run_launch("ir=10", "nr=0.2", "dataset.epochs=1", f"method={method}", f"out_dir={method}")
+        run_dir = only_run(tmp_path / method)
         splits[method] = json.loads((run_dir / "split.json").read_text())
     plain, both = splits["baseline"], splits["train_on_valid"]
     assert both["train_size"] == plain["train_size"] + plain["valid_size"] and both["valid_size"] == 300
@@ -84,14 +90,14 @@ def test_train_on_valid_is_refused_without_a_validation_split(run_launch, tmp_pa
     proc = run_launch("train_on_valid=true", "oversplit=true", check=False)
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
     assert "train_on_valid=true is not allowed with oversplit=true" in proc.stderr
-    assert list((tmp_path / "outputs").iterdir()) == []
+    assert not (tmp_path / "outputs").exists()
 
 
 def test_head_refit_replaces_the_final_test_result_with_the_refit_models(run_launch, tmp_path):
     from autodo.figures import final_test_features
 
-    run_launch(*COMMON[:3], "method=head_refit")
-    run_dir = next((tmp_path / "outputs").iterdir())
+    run_launch(*COMMON, "method=head_refit")
+    run_dir = only_run(tmp_path / "outputs")
     result = json.loads((run_dir / "result.json").read_text())
     rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert result["head_refit_test_acc_before"] == rows[-1]["test_acc"]  # metrics.jsonl: the network's own
@@ -100,3 +106,20 @@ def test_head_refit_replaces_the_final_test_result_with_the_refit_models(run_lau
     # the model rebuilt from the checkpoint
     _, predictions, labels = final_test_features(run_dir, tmp_path / "local_data", torch.device("cpu"))
     assert 100 * (predictions == labels).mean() == pytest.approx(result["test_acc_final"])
+
+
+def test_every_method_preset_is_in_the_table_that_names_run_folders():
+    """autodo.methods.PRESETS says what each conf/method/ preset sets (run-folder names come from it)."""
+    from hydra import compose, initialize_config_dir
+
+    from autodo.config import group_options
+    from autodo.methods import PRESETS, method_slug
+    from conftest import REPO
+
+    assert sorted(PRESETS) == group_options(REPO / "conf", "method")
+    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
+        for name, settings in PRESETS.items():
+            cfg = compose("config", overrides=[f"method={name}"])
+            composed = (cfg.aug_model.name, cfg.los_model.name, cfg.hyper_opt.name, cfg.train_on_valid,
+                        cfg.head_refit)
+            assert composed == settings and method_slug(*composed) == name

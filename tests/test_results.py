@@ -1,43 +1,76 @@
-"""Finding finished runs (autodo.results) and listing them (aggregate.py)."""
+"""The table of finished runs (autodo.results) and aggregate.py: each run once, seeds counted as distinct seeds,
+runs that differ in more than their seed never averaged, standard output the table alone."""
 
 import json
+import shutil
+import statistics
+import subprocess
 import sys
 
-from conftest import REPO
+import pytest
+from conftest import REPO, run_config
 
-from autodo.results import load_runs
+from autodo.methods import method_name
+from autodo.results import label_runs, load_runs, summary_table
+from autodo.run_folder import open_run
 
 sys.path.insert(0, str(REPO))
 import aggregate  # noqa: E402
 
+CELL = "digits 10-0.1"
 
-def make_run(folder, seed, acc, result=True, sr=1.0):
+
+def config_of(seed, sr=1.0, **changes):
+    return run_config(seed=seed, sr=sr, **changes)
+
+
+def make_run(out, seed, acc, sr=1.0, **changes):
+    config = config_of(seed, sr, **changes)
+    folder = open_run(config, out)
+    folder.write_result({"config": config, "epochs": 3, "test_acc_final": acc, "test_acc_best": acc + 1,
+                         "test_acc_at_best_valid": acc, "majority_acc": acc + 2, "minority_acc": acc - 2,
+                         "wall_time_s": 1.0})
+    return folder
+
+
+def make_legacy_run(folder, seed, acc):
+    """A run folder as written before run.json: Hydra's config, a result whose config lacks the newer flags."""
     (folder / ".hydra").mkdir(parents=True)
     (folder / ".hydra" / "config.yaml").write_text("seed: 0\n")
-    if result is True:
-        config = {"dataset": {"name": "digits"}, "model": {"name": "small_cnn"}, "aug_model": {"name": "NONE"},
-                  "los_model": {"name": "NONE"}, "hyper_opt": {"name": "NONE"}, "ir": 10, "nr": 0.1, "sr": sr,
-                  "seed": seed}
-        metrics = dict(epochs=3, test_acc_final=acc, test_acc_best=acc + 1, test_acc_at_best_valid=acc,
-                       majority_acc=acc + 2, minority_acc=acc - 2, wall_time_s=1.0)
-        (folder / "result.json").write_text(json.dumps({"config": config, **metrics}))
-    elif result:
-        (folder / "result.json").write_text(result)
+    config = config_of(seed)
+    del config["train_on_valid"], config["head_refit"]
+    (folder / "result.json").write_text(json.dumps({"config": config, "epochs": 3, "test_acc_final": acc}))
 
 
-def test_finished_runs_become_rows_and_the_rest_are_counted(tmp_path, capsys):
-    make_run(tmp_path / "sweep" / "seed=0", 0, 90.0)
-    make_run(tmp_path / "sweep" / "deeper" / "seed=1", 1, 80.0)
-    make_run(tmp_path / "sweep" / "unfinished", 2, 0, result=False)
-    make_run(tmp_path / "sweep" / "corrupt", 3, 0, result='{"config": ')
+def test_finished_runs_become_rows_and_the_rest_are_counted_with_the_reason(tmp_path, capsys):
+    make_run(tmp_path / "sweep", 0, 90.0)
+    make_run(tmp_path / "sweep" / "deeper", 1, 80.0)
+    shutil.copytree(make_run(tmp_path / "other", 1, 80.0).path, tmp_path / "sweep" / "copy")  # the same run again
+    open_run(config_of(2), tmp_path / "sweep")  # unfinished
+    damaged = make_run(tmp_path / "sweep", 3, 70.0)
+    damaged.result.write_text('{"config": ')
     runs, skipped = load_runs([tmp_path / "sweep"])
-    assert sorted(runs["seed"]) == [0, 1] and skipped == 2
-    assert sorted(runs["test_acc_final"]) == [80.0, 90.0] and set(runs["dataset"]) == {"digits"}
+    assert sorted(runs["seed"]) == [0, 1] and sorted(runs["test_acc_final"]) == [80.0, 90.0]
+    assert sorted(found.status for found in skipped) == ["damaged", "duplicate", "unfinished"]
 
     assert aggregate.main([str(tmp_path / "sweep"), "--runs-csv", str(tmp_path / "runs.csv")]) == 0
-    out = capsys.readouterr().out
-    assert "2 finished runs; 2 unfinished, failed or corrupt run folders skipped" in out
+    out, err = capsys.readouterr()
+    assert out.splitlines()[0].split() == ["cell", *CELL.split()]  # standard output: the table alone
+    assert "2 finished runs; 3 run folders not counted (--verbose lists them)" in err
     assert (tmp_path / "runs.csv").read_text().count("\n") == 3
+    assert aggregate.main([str(tmp_path / "sweep"), "--verbose"]) == 0
+    out, err = capsys.readouterr()
+    assert out.splitlines()[0].split() == ["cell", *CELL.split()]
+    assert f"not counted (damaged): {damaged.path}: result.json is unreadable" in err
+    assert "not counted (duplicate)" in err and "not counted (unfinished)" in err
+
+
+def test_no_runs_is_one_line_and_exit_1(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    assert aggregate.main([str(tmp_path / "empty")]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err.strip().splitlines() == [f"error: no finished runs under {tmp_path / 'empty'} "
+                                                      "(0 run folders not counted)"]
 
 
 def test_missing_folder_is_an_error(tmp_path, capsys):
@@ -46,50 +79,76 @@ def test_missing_folder_is_an_error(tmp_path, capsys):
 
 
 def test_error_table_is_mean_and_sample_std_over_seeds(tmp_path):
-    import statistics
-
-    from autodo.results import method_name, summary_table
-
     for seed, acc in enumerate([90.0, 80.0, 85.0]):
-        make_run(tmp_path / f"s{seed}", seed, acc)
+        make_run(tmp_path, seed, acc)
     runs, _ = load_runs([tmp_path])
     table = summary_table(runs, "final")
     errors = [10.0, 20.0, 15.0]
     expected = f"{statistics.mean(errors):.2f} ± {statistics.stdev(errors):.2f} (3)"
-    assert table.loc[("Baseline", "small_cnn", 3), "digits 10-0.1"] == expected
-    best = summary_table(runs, "best_test").loc[("Baseline", "small_cnn", 3), "digits 10-0.1"]
+    assert table.loc[("Baseline", "small_cnn", 3), CELL] == expected
+    best = summary_table(runs, "best_test").loc[("Baseline", "small_cnn", 3), CELL]
     assert best.startswith(f"{statistics.mean(errors) - 1:.2f}")
-    accuracy = summary_table(runs, "final", error=False).loc[("Baseline", "small_cnn", 3), "digits 10-0.1"]
+    accuracy = summary_table(runs, "final", error=False).loc[("Baseline", "small_cnn", 3), CELL]
     assert accuracy.startswith(f"{100 - statistics.mean(errors):.2f}")
-    minority = summary_table(runs, "final", minority=True).loc[("Baseline", "small_cnn", 3), "digits 10-0.1"]
+    minority = summary_table(runs, "final", minority=True).loc[("Baseline", "small_cnn", 3), CELL]
     assert minority.startswith(f"{100 - statistics.mean([88.0, 78.0, 83.0]):.2f}")
     assert method_name("SEP", "BOTH", "HES") == "lambda^{A,W,S}"
     assert method_name("SEP", "BOTH", "UNROLL") == "lambda^{A,W,S} UNROLL"
     assert method_name("SHA", "BOTH", "UNROLL") == "SHA+BOTH+UNROLL"
 
 
-def test_runs_on_a_share_of_the_train_split_are_their_own_cell(tmp_path):
-    from autodo.results import summary_table
-
-    make_run(tmp_path / "full", 0, 90.0)
-    make_run(tmp_path / "half", 0, 70.0, sr=0.5)
+def test_runs_that_differ_in_more_than_their_seed_are_never_averaged(tmp_path):
+    """Two seeds at the data set's learning rate and one at another: two rows, each counting its own seeds."""
+    make_run(tmp_path, 0, 90.0)
+    make_run(tmp_path, 1, 80.0)
+    make_run(tmp_path, 0, 50.0, **{"dataset.lr": 0.5})
+    make_run(tmp_path, 0, 60.0, sr=0.5)  # another cell, only at the data set's learning rate: the same row
     table = summary_table(load_runs([tmp_path])[0], "final")
-    assert table.loc[("Baseline", "small_cnn", 3), "digits 10-0.1"] == "10.00 ± 0.00 (1)"
+    assert table.loc[("Baseline [dataset.lr=0.05]", "small_cnn", 3), CELL] == "15.00 ± 7.07 (2)"
+    assert table.loc[("Baseline [dataset.lr=0.5]", "small_cnn", 3), CELL] == "50.00 ± 0.00 (1)"
+    assert table.loc[("Baseline [dataset.lr=0.05]", "small_cnn", 3), f"{CELL} sr 0.5"] == "40.00 ± 0.00 (1)"
+
+
+def test_runs_on_a_share_of_the_train_split_are_their_own_cell(tmp_path):
+    make_run(tmp_path, 0, 90.0)
+    make_run(tmp_path, 0, 70.0, sr=0.5)
+    table = summary_table(load_runs([tmp_path])[0], "final")
+    assert table.loc[("Baseline", "small_cnn", 3), CELL] == "10.00 ± 0.00 (1)"
     assert table.loc[("Baseline", "small_cnn", 3), "digits 10-0.1 sr 0.5"] == "30.00 ± 0.00 (1)"
 
 
 def test_table_formats(tmp_path, capsys):
-    make_run(tmp_path / "a", 0, 90.0)
-    make_run(tmp_path / "b", 1, 80.0)
-    for fmt, marker in (("markdown", "|:"), ("latex", "\\begin{tabular}"), ("csv", "method,model,epochs")):
+    make_run(tmp_path, 0, 90.0)
+    make_run(tmp_path, 1, 80.0, **{"aug_model.name": "SEP", "los_model.name": "BOTH", "hyper_opt.name": "HES"})
+    for fmt, marker in (("markdown", "|:"), ("csv", "method,model,epochs")):
         assert aggregate.main([str(tmp_path), "--format", fmt]) == 0
         assert marker in capsys.readouterr().out
 
 
-def test_runs_written_before_the_valid_set_flags_read_as_without_them(tmp_path):
-    make_run(tmp_path / "old", 0, 90.0)  # its config has no train_on_valid or head_refit
-    runs, skipped = load_runs([tmp_path])
-    assert skipped == 0 and not runs["train_on_valid"][0] and not runs["head_refit"][0]
-    from autodo.results import label_runs
+def test_latex_is_the_table_alone_escaped_and_compiles(tmp_path, capsys):
+    make_run(tmp_path, 0, 90.0)
+    make_run(tmp_path, 1, 80.0, **{"aug_model.name": "SEP", "los_model.name": "BOTH", "hyper_opt.name": "HES"})
+    make_run(tmp_path, 2, 85.0, **{"aug_model.name": "SHA", "hyper_opt.name": "HES"})
+    assert aggregate.main([str(tmp_path), "--format", "latex"]) == 0
+    latex = capsys.readouterr().out
+    assert latex.startswith("\\begin{tabular}") and latex.rstrip().endswith("\\end{tabular}")
+    assert "small\\_cnn" in latex and "$\\lambda^{A,W,S}$" in latex and "$\\lambda^A_{\\mathrm{SHA}}$" in latex
+    assert "10.00 $\\pm$ 0.00 (1)" in latex and "±" not in latex
+    assert aggregate.latex_text("a_b & 50% #1 {x} ~ ^ \\") == \
+        "a\\_b \\& 50\\% \\#1 \\{x\\} \\textasciitilde{} \\textasciicircum{} \\textbackslash{}"
+    if shutil.which("pdflatex") is None:
+        if __import__("os").environ.get("CI") == "true":
+            raise AssertionError("pdflatex is missing under CI=true: .ci/run installs it")
+        pytest.skip("no pdflatex here (apt-get install texlive-latex-recommended)")
+    (tmp_path / "t.tex").write_text("\\documentclass{article}\\usepackage{booktabs}\\begin{document}\n"
+                                    f"{latex}\\end{{document}}\n")
+    proc = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "t.tex"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout[-2000:]
 
+
+def test_runs_written_before_run_json_and_the_valid_set_flags_read_as_without_them(tmp_path):
+    make_legacy_run(tmp_path / "old", 0, 90.0)
+    runs, skipped = load_runs([tmp_path])
+    assert skipped == [] and not runs["train_on_valid"][0] and not runs["head_refit"][0]
     assert label_runs(runs)["method"][0] == "Baseline"

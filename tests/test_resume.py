@@ -11,12 +11,11 @@ import subprocess
 import sys
 import time
 
-from conftest import REPO
+from conftest import REPO, only_run
 
 ARGS = ["ir=10", "nr=0.1", "dataset.epochs=12", "dataset.batch_size=8", "device=cpu"]
-RUN = "dataset.batch_size=8,dataset.epochs=12,ir=10,nr=0.1"
 # full AutoDO: the learned tables, the hyper optimiser and the hyper loaders' streams must resume too
-HES_ARGS = ["ir=10", "nr=0.1", "dataset.epochs=5", "dataset.hyper_start_epoch=1", "aug_model=SEP",
+HES_ARGS = ["ir=10", "nr=0.1", "dataset.epochs=5", "dataset.hyper_start=0.2", "aug_model=SEP",
             "los_model=BOTH", "hyper_opt=HES", "device=cpu"]
 # when to kill: (epochs finished at least, then a random delay of up to this many seconds)
 KILLS = [(0, 1.0), (2, 0.4), (5, 0.4), (9, 0.4)]
@@ -55,10 +54,11 @@ def test_sigkill_anywhere_then_relaunch_gives_the_same_result(tmp_path):
     reference_dir, killed_dir = tmp_path / "reference", tmp_path / "killed"
     reference_dir.mkdir(), killed_dir.mkdir()
     assert start(reference_dir).wait(timeout=300) == 0
-    reference = json.loads((reference_dir / "outputs" / RUN / "result.json").read_text())
+    reference_run = only_run(reference_dir / "outputs")
+    reference = json.loads((reference_run / "result.json").read_text())
 
     rng = random.Random(0)
-    run_dir = killed_dir / "outputs" / RUN
+    run_dir = killed_dir / "outputs" / reference_run.name
     killed = [kill_after(start(killed_dir), run_dir, epochs, delay, rng) for epochs, delay in KILLS]
     assert sum(killed) >= 3, killed  # the run was really interrupted, at several points
     assert not (run_dir / "result.json").exists()
@@ -75,7 +75,7 @@ def test_full_autodo_resumes_exactly(tmp_path):
     reference_dir, killed_dir = tmp_path / "reference", tmp_path / "killed"
     reference_dir.mkdir(), killed_dir.mkdir()
     assert start(reference_dir, HES_ARGS).wait(timeout=300) == 0
-    (reference,) = (reference_dir / "outputs").glob("*/result.json")
+    reference = only_run(reference_dir / "outputs") / "result.json"
     run_dir = killed_dir / "outputs" / reference.parent.name
     assert kill_after(start(killed_dir, HES_ARGS), run_dir, 2, 0.3, random.Random(1))
     assert 2 <= epochs_done(run_dir) < 5

@@ -12,7 +12,9 @@ import time
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, only_run, run_dirs
+
+from autodo.data.bias import split_cache_path
 
 # the preset, made to fit the one-node test cluster (no GPU, 2 cores)
 SLURM = ["-m", "hydra/launcher=slurm", "hydra.launcher.partition=debug", "hydra.launcher.gpus_per_node=null",
@@ -44,14 +46,14 @@ def wait_until(condition, timeout, what):
 
 def test_a_sweep_runs_as_a_job_array_and_aggregates(run_launch, tmp_path):
     out = run_launch(*SLURM, "seed=0,1,2,3", "dataset.epochs=2", timeout=300).stdout
-    runs = sorted(p.parent.name for p in (tmp_path / "outputs").glob("*/result.json"))
-    assert runs == [f"dataset.epochs=2,seed={seed}" for seed in range(4)]
+    runs = [path.name.split("-")[4] for path in run_dirs(tmp_path / "outputs")]
+    assert runs == [f"seed{seed}" for seed in range(4)]
     assert len(list((tmp_path / "outputs" / ".submitit").glob("*_[0-3]"))) == 4  # one array task a run
     assert "4 finished runs under" in out
     table = subprocess.run([sys.executable, str(REPO / "aggregate.py"), "outputs"], cwd=tmp_path,
-                           capture_output=True, text=True, check=True).stdout
-    assert "4 finished runs; 0 unfinished" in table
-    assert "Baseline" in table and "digits 1-0" in table and "(4)" in table
+                           capture_output=True, text=True, check=True)
+    assert "4 finished runs; 0 run folders not counted" in table.stderr
+    assert "Baseline" in table.stdout and "digits 1-0" in table.stdout and "(4)" in table.stdout
 
 
 def _job_of(folder):
@@ -70,7 +72,7 @@ def test_a_requeued_job_resumes_from_its_checkpoint(run_launch, tmp_path):
     run_launch(*args, "out_dir=reference", timeout=300)
     sweep = subprocess.Popen([sys.executable, str(REPO / "launch.py"), *SLURM, *args], cwd=tmp_path,
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    run_dir = tmp_path / "outputs" / "dataset.epochs=50,method=autodo"
+    run_dir = tmp_path / "outputs" / only_run(tmp_path / "reference").name  # out_dir does not name the run
     metrics = run_dir / "metrics.jsonl"
     try:
         wait_until(lambda: metrics.exists() and len(metrics.read_text().splitlines()) >= 3, 120,
@@ -94,10 +96,22 @@ def test_a_requeued_job_resumes_from_its_checkpoint(run_launch, tmp_path):
 
 
 def test_a_failed_job_is_reported_and_the_others_finish(run_launch, tmp_path):
-    proc = run_launch(*SLURM, "los_model=WGHT", "hyper_opt=HES", "dataset.epochs=2",
-                      "dataset.hyper_start_epoch=5,1", check=False, timeout=300)
-    assert proc.returncode != 0
-    assert "dataset.hyper_start_epoch=5 is not allowed" in proc.stderr
-    good = tmp_path / "outputs" / "dataset.epochs=2,dataset.hyper_start_epoch=1,hyper_opt=HES,los_model=WGHT"
-    assert json.loads((good / "result.json").read_text())["epochs"] == 2
-    assert not (tmp_path / "outputs" / good.name.replace("epoch=1", "epoch=5") / "result.json").exists()
+    cache = split_cache_path(tmp_path / "local_data", "digits", 1, 1, 0.0, 1.0)
+    cache.parent.mkdir(parents=True)
+    cache.write_bytes(b"\x00" * 10)  # seed 1's split cache is corrupt: found only when its job runs
+    proc = run_launch(*SLURM, "seed=1,0", "dataset.epochs=2", check=False, timeout=300)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "1 job(s) failed:\n  seed=1 dataset.epochs=2: corrupt split cache" in proc.stderr
+    (good,) = run_dirs(tmp_path / "outputs", finished=False)
+    assert good.name.split("-")[4] == "seed0" and "1 finished runs under" in proc.stdout
+
+
+@pytest.mark.parametrize("setting, value", [("hydra.launcher.mem_gb", "100000"),
+                                            ("hydra.launcher.partition", "nowhere")])
+def test_a_submission_the_cluster_refuses_is_one_line_naming_the_setting(run_launch, tmp_path, setting, value):
+    args = [arg for arg in SLURM if not arg.startswith(f"{setting}=")]
+    proc = run_launch(*args, f"{setting}={value}", "dataset.epochs=1", check=False, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: the cluster refused") and f"change {setting}" in lines[0]
+    assert run_dirs(tmp_path / "outputs", finished=False) == []

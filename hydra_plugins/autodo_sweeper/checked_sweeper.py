@@ -30,7 +30,8 @@ class CheckedSweeper(BasicSweeper):
         jobs = self.split_arguments(parser.parse_overrides(self._parse_config() + list(arguments)), None)[0]
         try:
             jobs, notes = sweep.plan_jobs(
-                jobs, lambda overrides: self.hydra_context.config_loader.load_sweep_config(self.config, overrides))
+                jobs, lambda overrides: self.hydra_context.config_loader.load_sweep_config(self.config, overrides),
+                jobs_run_here=self._runs_jobs_here())
         except UserError as error:
             print(f"error: {error}", file=sys.stderr)
             sys.exit(2)
@@ -51,5 +52,9 @@ class CheckedSweeper(BasicSweeper):
             launched += len(batch)
             failures += [(overrides, result._return_value) for overrides, result in zip(batch, results)
                          if result.status == JobStatus.FAILED]
-        sweep.report(self.config.hydra.sweep.dir, failures, verbose=bool(self.config.hydra.verbose))
+        sweep.report(self.config.hydra.sweep.dir, failures)
         return returns
+
+    def _runs_jobs_here(self):
+        """Whether the jobs run on this machine (not on a cluster's nodes, whose devices may differ)."""
+        return "Slurm" not in type(self.launcher).__name__

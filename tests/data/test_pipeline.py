@@ -1,16 +1,15 @@
 import torch
 from hydra import compose, initialize_config_dir
 
-from autodo.config import register_resolvers
+from autodo.augment.choice import build_augmentation
 from autodo.data.pipeline import build_run_data
 from conftest import REPO
 
 
 def run_data(tmp_path, *overrides):
-    register_resolvers()
     with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
         cfg = compose("config", overrides=list(overrides))
-    return build_run_data(cfg, tmp_path, torch.device("cpu"))
+    return build_run_data(cfg, tmp_path, torch.device("cpu"), build_augmentation(cfg.aug_model, cfg.dataset))
 
 
 def test_loaders_of_a_plain_run(tmp_path):

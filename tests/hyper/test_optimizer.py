@@ -103,3 +103,44 @@ def test_folded_batch_norms_give_the_same_hypergradient(name, channels, size):
         torch.testing.assert_close(folded_grad, plain, rtol=1e-4, atol=1e-6)
     for key, value in model.state_dict().items():
         assert torch.equal(value, before[key]), key
+
+
+@pytest.mark.parametrize("terms", [0, 5])
+def test_hes_is_the_implicit_hypergradient_with_the_configured_neumann_series(terms):
+    """HyperOptimizer's HES, against an independent computation with explicit matrices: the Hessian of the train
+    loss in the head's weight (autograd.functional.hessian), the mixed second derivative in (lambda, weight)
+    (a Jacobian of the weight gradient), and the Neumann series as matrix powers:
+        -(d2 L_T / dlambda dtheta)^T alpha sum_{j=0..J} (I - alpha H)^j dL_V/dtheta.
+    Routing HES through the unrolled step, or losing the configured number of terms, fails it."""
+    from torch.func import functional_call
+
+    torch.manual_seed(0)
+    alpha, classes, dim, n = 0.5, 3, 4, 6
+    model = Classifier(Features(), classes).double()
+    features, labels = torch.randn(n, dim, dtype=torch.float64), torch.randint(classes, (n,))
+    valid_features, valid_labels = torch.randn(5, dim, dtype=torch.float64), torch.randint(classes, (5,))
+    loss_model = LossModel(labels, classes, learn_weights=True, learn_soft_labels=False, symmetric=True).double()
+    with torch.no_grad():
+        loss_model.weight_logits.normal_()
+    cfg = OmegaConf.create({"name": "HES", "min_lr_factor": 1e-3, "neumann_terms": terms, "neumann_alpha": alpha})
+    hyper = HyperOptimizer(cfg, [loss_model.weight_logits], 0.05, total_steps=10, warmup_steps=0)
+    (got,) = hyper.hypergradient(model.encoder, model.head, features, torch.arange(n), loss_model, valid_features,
+                                 valid_labels, task_lr=0.5)
+
+    theta, bias = model.head.weight.detach(), model.head.bias.detach()
+
+    def train_loss(weight, lam):
+        logits = F.linear(features, weight.view(classes, dim), bias)
+        return functional_call(loss_model, {"weight_logits": lam}, (logits, torch.arange(n)))
+
+    lam = loss_model.weight_logits.detach()
+    flat = theta.reshape(-1)
+    hessian = torch.autograd.functional.hessian(lambda w: train_loss(w, lam), flat)
+    mixed = torch.autograd.functional.jacobian(
+        lambda lam_: torch.autograd.grad(train_loss(flat.requires_grad_(), lam_), flat, create_graph=True)[0], lam)
+    valid_grad = torch.autograd.functional.jacobian(
+        lambda w: F.cross_entropy(F.linear(valid_features, w.view(classes, dim), bias), valid_labels), flat)
+    step = torch.eye(len(flat), dtype=torch.float64) - alpha * hessian
+    series = alpha * sum(torch.linalg.matrix_power(step, j) for j in range(terms + 1)) @ valid_grad
+    expected = -mixed.T @ series
+    torch.testing.assert_close(got, expected, rtol=1e-9, atol=1e-12)

@@ -2,7 +2,6 @@ import pytest
 import torch
 from hydra import compose, initialize_config_dir
 
-from autodo.config import register_resolvers
 from autodo.models import Classifier, build_classifier
 from autodo.models.wideresnet import WideResNet
 
@@ -10,7 +9,6 @@ CONF = str(__import__("pathlib").Path(__file__).resolve().parents[2] / "conf")
 
 
 def model_cfg(name):
-    register_resolvers()
     with initialize_config_dir(config_dir=CONF, version_base="1.3"):
         return compose("config", overrides=[f"model={name}"]).model
 
