@@ -18,6 +18,7 @@ import sys
 
 import pandas as pd
 
+from autodo.errors import UserError
 from autodo.results import SELECTIONS, load_runs, summary_table
 from autodo.run_folder import DamagedRun, RunFolder
 
@@ -107,7 +108,11 @@ def main(argv=None):
     table = summary_table(runs, args.select, minority=args.minority, error=not args.accuracy)
     print(FORMATS[args.format](table))
     if args.figures or args.inspect:
-        draw_figures(runs, args)
+        try:
+            draw_figures(runs, args)
+        except UserError as error:  # a run to inspect whose data set or checkpoint cannot be read
+            say(f"error: {error}")
+            return 2
     return 0
 
 

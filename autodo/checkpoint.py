@@ -4,6 +4,7 @@ from pathlib import Path
 
 import torch
 
+from autodo.errors import UserError
 from autodo.io import atomic_torch_save
 
 
@@ -23,9 +24,13 @@ def load_checkpoint(path, state, generators, device):
     """Restore ``state`` and the random streams from ``path`` if it exists; return the metric history so far."""
     if not Path(path).exists():
         return []
-    checkpoint = torch.load(path, map_location=device, weights_only=True)
-    for name, obj in state.items():
-        obj.load_state_dict(checkpoint[name])
+    try:
+        checkpoint = torch.load(path, map_location=device, weights_only=True)
+        for name, obj in state.items():
+            obj.load_state_dict(checkpoint[name])
+    except Exception as error:  # noqa: BLE001 - whatever broke, the file is not this run's checkpoint
+        raise UserError(f"checkpoint {path} is unreadable ({type(error).__name__}): delete it to start the run "
+                        "again, or move the folder away") from None
     torch.set_rng_state(checkpoint["rng"]["torch"].cpu())
     for name, generator in generators.items():
         generator.set_state(checkpoint["rng"][name].cpu())

@@ -83,3 +83,14 @@ def test_full_autodo_resumes_exactly(tmp_path):
     result = json.loads((run_dir / "result.json").read_text())
     assert comparable(result) == comparable(json.loads(reference.read_text()))
     assert (run_dir / "metrics.jsonl").read_text().count("weight_noise_auroc") == 5
+
+
+def test_a_damaged_checkpoint_is_one_line_and_the_run_is_kept(tmp_path, run_launch):
+    run_launch("dataset.epochs=1", "device=cpu")
+    run_dir = only_run(tmp_path / "outputs")
+    (run_dir / "result.json").unlink()  # unfinished, with a checkpoint that is not one
+    (run_dir / "checkpoint.pt").write_bytes(b"\x00" * 10)
+    proc = run_launch("dataset.epochs=1", "device=cpu", check=False)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1 and "checkpoint.pt is unreadable" in lines[0]
+    assert (run_dir / "checkpoint.pt").read_bytes() == b"\x00" * 10 and (run_dir / "metrics.jsonl").exists()

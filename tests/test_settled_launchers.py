@@ -3,7 +3,7 @@ dies is that job's failure, and the sweep waits for the others."""
 
 import submitit
 from hydra.core.utils import JobStatus
-from hydra_plugins.autodo_sweeper.settled_launchers import SettledJob, settled_jobs
+from hydra_plugins.autodo_sweeper import settled_launchers
 
 
 class DeadJob:
@@ -17,18 +17,19 @@ class FinishedJob:
 
 
 def test_a_dead_job_is_a_failed_job_return_and_a_finished_one_is_untouched():
-    (dead,) = SettledJob(DeadJob(), ["seed=1"]).results()
+    (dead,) = settled_launchers.SettledJob(DeadJob(), ["seed=1"]).results()
     assert dead.status == JobStatus.FAILED and dead.overrides == ["seed=1"]
     assert isinstance(dead._return_value, submitit.core.utils.UncompletedJobError)
-    assert SettledJob(FinishedJob(), ["seed=0"]).results() == ["the job's JobReturn"]
+    assert settled_launchers.SettledJob(FinishedJob(), ["seed=0"]).results() == ["the job's JobReturn"]
 
 
 def test_the_executor_is_wrapped_only_while_launching(tmp_path):
+    # the module's own attributes at call time: Hydra's plugin scan may have executed the module again
     original = submitit.AutoExecutor.map_array
-    with settled_jobs():
+    with settled_launchers.settled_jobs():
         executor = submitit.AutoExecutor(folder=tmp_path, cluster="debug")
         jobs = executor.map_array(lambda overrides, x: x * 2, [["a=1"], ["a=2"]], [1, 2])
-        assert [type(job) for job in jobs] == [SettledJob, SettledJob]
+        assert [type(job).__name__ for job in jobs] == ["SettledJob", "SettledJob"]
         assert [job.overrides for job in jobs] == [["a=1"], ["a=2"]]
         assert [job.results() for job in jobs] == [[2], [4]]
     assert submitit.AutoExecutor.map_array is original
