@@ -12,6 +12,7 @@ from conftest import REPO
     ("train_throughput.py", ["dataset=digits"], "throughput ratio (autodo / bare):"),
     ("hyper_cost.py", ["dataset=digits", "dataset.epochs=2"],
      "wall-time ratio HES / NONE:"),
+    ("hyper_profile.py", ["dataset=digits"], "ratio hyper pass / training epoch:"),
 ])
 def test_benchmark_prints_its_ratio(tmp_path, script, args, line):
     proc = subprocess.run([sys.executable, str(REPO / "bench" / script), *args, f"data_root={tmp_path}"],
