@@ -187,8 +187,11 @@ def main(argv=None):
         raise SystemExit(f"error: no finished runs under {out}")
     print(f"{len(runs)} finished runs; {len(skipped)} run folders not counted")
     figure_dir = Path(args.benchmarks).parent / "bench" / "figures"
-    figures.learning_curves(runs, figure_dir / "learning_curves.png")
-    figures.per_class_accuracy(runs, figure_dir / "per_class_accuracy.png")
+    drawable, damaged = figures.readable_runs(runs)
+    for run_dir, reason in damaged:
+        print(f"not drawn: {run_dir}: {reason}")
+    figures.learning_curves(drawable, figure_dir / "learning_curves.png")
+    figures.per_class_accuracy(drawable, figure_dir / "per_class_accuracy.png")
     costs = [] if args.skip_costs else cost_benchmarks()
     command = " ".join(["python bench/reproduce.py", *(argv if argv is not None else sys.argv[1:])])
     section = generated_section(command, runs, elapsed, costs)
