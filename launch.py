@@ -31,7 +31,7 @@ def fail(message, status=2):
 
 def run(cfg):
     """Check ``cfg``, then train it in its run folder (nothing is trained if the run is finished); return the
-    folder and the run's result."""
+    folder, the run's result and whether it was finished before."""
     from autodo.experiment import run_experiment
     from autodo.run_folder import DamagedRun, log_to, open_run, stop_logging
 
@@ -40,13 +40,13 @@ def run(cfg):
                       launched_as=HydraConfig.get().overrides.task)
     if folder.finished():
         try:
-            return folder, folder.read_result()
+            return folder, folder.read_result(), True
         except DamagedRun as error:
             raise UserError(f"run folder {folder.path} is damaged: {error}; move it away to run it again") from None
     with folder.claimed():
         handler = log_to(folder)
         try:
-            return folder, run_experiment(cfg, folder, to_absolute_path(cfg.data_root))
+            return folder, run_experiment(cfg, folder, to_absolute_path(cfg.data_root)), False
         except BaseException:
             folder.discard()
             raise
@@ -58,7 +58,7 @@ def run(cfg):
 def main(cfg):
     hydra_cfg = HydraConfig.get()
     try:
-        folder, result = run(cfg)
+        folder, result, finished = run(cfg)
     except Exception as error:
         if hydra_cfg.verbose and not isinstance(error, UserError):
             traceback.print_exc()
@@ -67,7 +67,7 @@ def main(cfg):
         if isinstance(error, UserError):
             fail(error)
         fail(f"{one_line(error)} (hydra.verbose=true shows the traceback)", status=1)
-    print(f"run folder: {folder.path}")
+    print(f"run folder: {folder.path}" + (" (finished already: nothing trained)" if finished else ""))
     print(f"test accuracy: final {result['test_acc_final']:.2f}%, best {result['test_acc_best']:.2f}%, "
           f"at best validation {result['test_acc_at_best_valid']:.2f}%  "
           f"(majority {result['majority_acc']:.2f}%, minority {result['minority_acc']:.2f}%)")

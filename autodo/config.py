@@ -114,15 +114,19 @@ def check_overrides(args, conf_dir):
 
     primary = OmegaConf.load(Path(conf_dir) / "config.yaml")
     known = set(primary) | set(CONFIG_GROUPS)
-    overrides = [a for a in args if "=" in a and not a.startswith("-")]
+    overrides = [a for a in args if ("=" in a or a.startswith("~")) and not a.startswith("-")]
     try:
         parsed = OverridesParser.create().parse_overrides(overrides)
     except OverrideParseException as error:
         raise UserError(f"cannot parse the overrides {' '.join(overrides)}: {str(error).splitlines()[0]}") from None
     for override in parsed:
         key = override.key_or_group
-        if override.is_add() or override.is_force_add() or override.is_delete() or key.startswith("hydra"):
+        if key.startswith("hydra"):
             continue  # Hydra's own settings (hydra/launcher=slurm, hydra.launcher.partition=...) are Hydra's to check
+        if override.is_add() or override.is_force_add() or override.is_delete():
+            # a key added or removed would change the run's identity without changing what it computes
+            raise UserError(f"{override.input_line!r} is not allowed: settings are set (key=value), not added "
+                            f"(+key) or removed (~key); see python launch.py --help")
         values = list(override.sweep_iterator()) if override.is_sweep_override() else [override.value()]
         if key in CONFIG_GROUPS:
             allowed = group_options(conf_dir, key)

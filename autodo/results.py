@@ -114,12 +114,13 @@ def summary_table(runs, selection="final", minority=False, error=True):
     """Mean and std (ddof=1) over seeds of the test error (or accuracy), in %, of all classes or of the
     minority ones: a row per method (and model and epochs, so that runs of different budgets are never
     averaged together), a column per data set and IR-NR. Each cell reads ``mean ± std (seeds)``, seeds being the
-    number of distinct seeds."""
+    number of distinct seeds; with one seed there is no std: ``mean (1)``."""
     column = SELECTIONS[selection][1 if minority else 0]
     runs = label_runs(runs).assign(value=100.0 - runs[column] if error else runs[column])
     stats = runs.groupby(["method", "model", "epochs", "cell"]).agg(
         mean=("value", "mean"), std=("value", "std"), seeds=("seed", "nunique"))
-    text = [f"{m:.2f} ± {s:.2f} ({n})" for m, s, n in zip(stats["mean"], stats["std"].fillna(0.0), stats["seeds"])]
+    text = [f"{m:.2f} ± {s:.2f} ({n})" if n > 1 else f"{m:.2f} ({n})"
+            for m, s, n in zip(stats["mean"], stats["std"], stats["seeds"])]
     return stats.assign(text=text)["text"].unstack("cell").fillna("")
 
 

@@ -34,6 +34,10 @@ CONF = Path(__file__).resolve().parent.parent / "conf"
         ("dataset=nope", "dataset must be one of cifar10, cifar100, digits"),
         ("ir=1,10,0", "ir=0 is not allowed"),
         ("frobnicate=1", "unknown option 'frobnicate'"),
+        ("dataset.foo=1", "Could not override 'dataset.foo'."),
+        ("+bar=1", "'+bar=1' is not allowed: settings are set (key=value), not added (+key) or removed (~key)"),
+        ("++dataset.foo=1", "'++dataset.foo=1' is not allowed"),
+        ("~seed", "'~seed' is not allowed"),
         ("ir=[1", "cannot parse"),
     ],
 )
