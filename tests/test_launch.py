@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 from conftest import REPO, only_run, run_dirs
 from fakes import write_cifar, write_image_folder
 
@@ -57,12 +58,13 @@ def test_default_run_trains_digits_to_95_percent_and_is_not_redone(run_launch, t
 
 def test_bad_input_leaves_a_finished_run_untouched(run_launch, tmp_path):
     """device=cuda on a machine without a GPU names the finished run's folder (the device does not change
-    results), is refused in one line, and leaves every file of that run as it was."""
+    results): it is refused in one line and leaves every file of that run as it was; so is a hyper optimiser with
+    nothing to learn, beside it."""
     run_launch("dataset.epochs=1")
     run_dir = only_run(tmp_path / "outputs")
     files = {p: (p.stat().st_mtime_ns, p.stat().st_size) for p in run_dir.rglob("*")}
     for bad in (["dataset.epochs=1", "device=cuda"], ["dataset.epochs=1", "hyper_opt=HES"]):
-        if bad[-1] == "device=cuda" and __import__("torch").cuda.is_available():
+        if bad[-1] == "device=cuda" and torch.cuda.is_available():
             continue
         proc = run_launch(*bad, check=False)
         assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
