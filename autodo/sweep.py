@@ -3,8 +3,8 @@
 
 Before: every job's config is composed and validated, cross-setting rules included, so that bad input stops the
 sweep with one line and nothing written; jobs that are the same run (two spellings of one experiment) are
-launched once; finished runs are not launched again. After: the failed jobs, each with its one-line error, then
-the table of the finished runs under the sweep's folder; a sweep with a failed job exits non-zero.
+launched once; finished runs are not launched again. After: the table of the finished runs under the sweep's
+folder, then the failed jobs, each with its one-line error; a sweep with a failed job exits non-zero.
 """
 
 import copy
