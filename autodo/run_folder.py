@@ -22,6 +22,7 @@ Readers are tolerant: a damaged file makes the run ``damaged`` with the reason, 
 """
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import logging
@@ -32,6 +33,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autodo.errors import UserError
 from autodo.io import atomic_write_bytes, atomic_write_json, atomic_write_jsonl
 from autodo.methods import method_of, method_slug
 
@@ -149,10 +151,6 @@ class RunFolder:
         """Hold the folder while this process trains in it: a second launch of the same run meanwhile (a sweep
         relaunched while its jobs still run) gets a one-line error instead of training the same files at once.
         The lock goes with the process, so a killed or requeued job leaves none behind."""
-        import fcntl
-
-        from autodo.errors import UserError
-
         with open(self.path / LOCK, "a") as handle:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -217,8 +215,6 @@ def open_run(config, out_dir, launched_as=()):
     """The run folder of the plain ``config`` under ``out_dir``, created with its ``run.json`` and ``config.yaml``
     when new. A folder of the same name that holds another run (a signature prefix shared by chance, or a folder
     edited by hand) is an error, and left as it is."""
-    from autodo.errors import UserError
-
     folder = RunFolder(Path(out_dir) / run_name(config))
     sig = signature(config)
     try:
