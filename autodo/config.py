@@ -106,8 +106,9 @@ def validate_config(cfg, on_this_machine=True):
 def check_overrides(args, conf_dir):
     """Check command-line overrides (sweeps included) before Hydra composes or writes anything.
 
-    Catches unknown config-group options, unknown keys and bad scalar values; everything else is left to
-    Hydra and ``validate_config``.
+    Catches unknown config-group options, unknown keys (nested ones by composing the config once), keys added
+    (``+key``) or removed (``~key``) and bad scalar values; the rules between settings are ``validate_config``'s,
+    for every job of a sweep the checked sweeper's.
     """
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import OverrideParseException
