@@ -10,13 +10,16 @@ def _autocast(device, amp):
 
 
 def train_one_epoch(model, loader, transform, aug_model, loss_model, optimizer, scheduler, scaler, device, amp,
-                    desc="train"):
+                    desc="train", wrong=None):
     """One pass of the network over the train subset with lambda fixed: the loss model's (weighted) loss of
-    the (augmented) images. Returns the mean loss and the accuracy (%) against the given labels."""
+    the (augmented) images. Returns the mean loss and the accuracy (%) against the given labels; with ``wrong``
+    (a mask over the train subset of the labels that are wrong, on the device), also that accuracy on the wrong
+    labels alone (``acc_wrong_labels``: how much of the noise the network has memorised)."""
     model.train()
     parameters = list(model.parameters())
     loss_sum = torch.zeros((), device=device)
     correct = torch.zeros((), device=device, dtype=torch.long)
+    wrong_hits = torch.zeros((), device=device, dtype=torch.long)
     seen = 0
     for images, labels, index in tqdm(loader, desc=desc, leave=False, disable=None):
         images = transform(images.to(device, non_blocking=True))
@@ -35,9 +38,15 @@ def train_one_epoch(model, loader, transform, aug_model, loss_model, optimizer, 
         scheduler.step()
         # accumulate on the device: a .item() per step would wait for the GPU every step
         loss_sum += loss.detach() * len(labels)
-        correct += (logits.argmax(1) == labels).sum()
+        hits = logits.argmax(1) == labels
+        correct += hits.sum()
+        if wrong is not None:
+            wrong_hits += (hits & wrong[index]).sum()
         seen += len(labels)
-    return {"loss": loss_sum.item() / seen, "acc": 100.0 * correct.item() / seen}
+    stats = {"loss": loss_sum.item() / seen, "acc": 100.0 * correct.item() / seen}
+    if wrong is not None and wrong.any():  # one pass visits every sample once
+        stats["acc_wrong_labels"] = 100.0 * wrong_hits.item() / wrong.sum().item()
+    return stats
 
 
 @torch.no_grad()

@@ -59,6 +59,7 @@ def train(cfg, folder, parts, history):
 
     data, model, num_classes = parts.data, parts.model, cfg.dataset.num_classes
     train_labels = data.train_loader.dataset.labels
+    wrong = (train_labels != data.clean_train_labels).to(parts.device)
     with SummaryWriter(str(folder.tensorboard), purge_step=len(history)) as writer:
         for epoch in range(len(history), cfg.dataset.epochs):
             epoch_start = time.perf_counter()
@@ -70,9 +71,11 @@ def train(cfg, folder, parts, history):
                 row["hyper_time_s"] = time.perf_counter() - epoch_start
             train = train_one_epoch(model, data.train_loader, data.train_transform, parts.aug_model,
                                     parts.loss_model, parts.optimizer, parts.scheduler, parts.scaler, parts.device,
-                                    parts.amp, desc=f"epoch {epoch + 1}/{cfg.dataset.epochs}")
+                                    parts.amp, desc=f"epoch {epoch + 1}/{cfg.dataset.epochs}", wrong=wrong)
             valid = evaluate(model, data.valid_loader, data.eval_transform, parts.device, num_classes, parts.amp)
             test = evaluate(model, data.test_loader, data.eval_transform, parts.device, num_classes, parts.amp)
+            if "acc_wrong_labels" in train:  # the network's memorisation of the wrong labels
+                row["train_acc_wrong_labels"] = train["acc_wrong_labels"]
             row.update({"train_loss": train["loss"], "train_acc": train["acc"], "valid_loss": valid["loss"],
                         "valid_acc": valid["acc"], "test_loss": test["loss"], "test_acc": test["acc"],
                         "test_per_class_acc": test["per_class_acc"]})

@@ -43,11 +43,14 @@ class LossModel(nn.Module):
         self.register_buffer("class_weights",
                              len(labels) / (num_classes * counts) if prior_correction == "balance" else None)
         self.weight_logits = nn.Parameter(torch.zeros(len(labels))) if learn_weights else None
-        self.label_logits = None
-        if learn_soft_labels:
-            # softmax(d (onehot - 1/2)) with d = ln(1 - C + C/eps) is the label smoothed by eps
-            scale = math.log(1 - num_classes + num_classes / smoothing)
-            self.label_logits = nn.Parameter(scale * (F.one_hot(labels, num_classes).float() - 0.5))
+        self.num_classes, self.smoothing = num_classes, smoothing
+        self.label_logits = nn.Parameter(self.start_label_logits()) if learn_soft_labels else None
+
+    def start_label_logits(self):
+        """The soft labels' start: softmax(d (onehot - 1/2)) with d = ln(1 - C + C/eps) is the given label
+        smoothed by eps."""
+        scale = math.log(1 - self.num_classes + self.num_classes / self.smoothing)
+        return scale * (F.one_hot(self.given_labels, self.num_classes).float() - 0.5)
 
     def weights(self, index=None):
         """The loss weights of the samples ``index`` (all by default)."""

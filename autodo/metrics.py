@@ -1,5 +1,7 @@
 """The numbers a run reports: per epoch, what the hyperparameters learned; at the end, the accuracies."""
 
+import torch
+
 
 def _halves(per_class, num_classes):
     """Mean accuracy of the majority (first-half) and minority classes."""
@@ -30,12 +32,25 @@ def summarize_run(history, num_classes):
     return summary
 
 
-def hyper_diagnostics(loss_model, aug_model, given_labels, clean_labels, num_classes):
-    """What lambda has learned: mean loss weight of the majority and minority classes (by given label),
-    how well low weights point at the wrong labels (AUROC), the share of wrong labels the soft labels
-    corrected and of right ones they broke, and the mean augmentation probability and magnitude per op."""
+def _noise_auroc(wrong, weights):
+    """AUROC of low weight against the wrong labels, or None when all labels are wrong or all right."""
     from sklearn.metrics import roc_auc_score
 
+    return roc_auc_score(wrong.numpy(), (-weights).numpy()) if 0 < wrong.sum() < len(wrong) else None
+
+
+def _spread(name, values):
+    """``<name>_mean`` and ``<name>_std`` of a tensor of per-sample values."""
+    return {f"{name}_mean": values.mean().item(), f"{name}_std": values.std().item() if len(values) > 1 else 0.0}
+
+
+def hyper_diagnostics(loss_model, aug_model, given_labels, clean_labels, num_classes):
+    """What lambda has learned: mean loss weight of the majority and minority classes (by given label); how well
+    low weights point at the wrong labels (AUROC), over all samples and within each given class (mean over the
+    classes that hold wrong and right labels: the overall AUROC mixes in the class prior); the share of wrong
+    labels the soft labels corrected and of right ones they broke; how far each table has moved from its start
+    (mean and std over samples: the weights' logits, the L2 change of each soft label's and each augmentation
+    row's logits); and the mean augmentation probability and magnitude per op."""
     stats = {}
     given_labels, clean_labels = given_labels.cpu(), clean_labels.cpu()
     wrong = given_labels != clean_labels
@@ -44,13 +59,22 @@ def hyper_diagnostics(loss_model, aug_model, given_labels, clean_labels, num_cla
         weights = loss_model.weights().detach().cpu()
         stats["weight_majority"] = weights[~minority].mean().item()
         stats["weight_minority"] = weights[minority].mean().item() if minority.any() else float("nan")
-        if 0 < wrong.sum() < len(wrong):
-            stats["weight_noise_auroc"] = roc_auc_score(wrong.numpy(), (-weights).numpy())
+        overall = _noise_auroc(wrong, weights)
+        if overall is not None:
+            stats["weight_noise_auroc"] = overall
+        within = [_noise_auroc(wrong[given_labels == c], weights[given_labels == c]) for c in range(num_classes)]
+        within = [auroc for auroc in within if auroc is not None]
+        if within:
+            stats["weight_noise_auroc_within_class"] = sum(within) / len(within)
+        stats.update(_spread("weight_logit_shift", loss_model.weight_logits.detach().cpu()))
     if loss_model.label_logits is not None:
         learned = loss_model.labels().detach().cpu()
         if wrong.any():
             stats["soft_corrected"] = (learned[wrong] == clean_labels[wrong]).float().mean().item()
         stats["soft_broken"] = (learned[~wrong] != clean_labels[~wrong]).float().mean().item()
+        moved = loss_model.label_logits.detach() - loss_model.start_label_logits()
+        stats.update(_spread("soft_logit_shift", torch.linalg.vector_norm(moved, dim=1).cpu()))
     if aug_model is not None:
+        stats.update(_spread("aug_logit_shift", aug_model.displacement().cpu()))
         stats.update(aug_model.summary())
     return stats

@@ -45,3 +45,19 @@ def test_train_one_epoch_steps_optimiser_and_scheduler_once_per_batch():
     assert all(not torch.equal(a, b) for a, b in zip(before, net.parameters()))
     assert stats["loss"] > 0 and 0 <= stats["acc"] <= 100
     assert loss_model.weight_logits.grad is None  # lambda gets no gradient from the network's step
+
+
+def test_accuracy_on_the_wrong_labels_is_the_share_of_them_the_network_predicts():
+    """With lr 0 the network does not change during the epoch: its predictions, computed directly, decide which
+    wrong labels it 'memorised'."""
+    net, loader, transform = model(), toy_loader(shuffle=True), BatchTransform([0.5], [0.25])
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.0)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
+    wrong = torch.arange(40) % 4 == 0  # ten samples whose labels are wrong
+    loss_model = LossModel(loader.dataset.labels, 3, learn_weights=False, learn_soft_labels=False, symmetric=False)
+    stats = train_one_epoch(net, loader, transform, None, loss_model, optimizer, scheduler,
+                            torch.amp.GradScaler("cpu", enabled=False), torch.device("cpu"), amp=False, wrong=wrong)
+    predictions = net(transform(loader.dataset.source.images)).argmax(1)
+    hits = predictions[wrong] == loader.dataset.labels[wrong]
+    assert stats["acc_wrong_labels"] == 100 * hits.sum().item() / 10
+    assert 0 < hits.sum() < 10  # the check is not trivial

@@ -46,7 +46,11 @@ def test_method_runs_and_reports(run_launch, tmp_path, method):
         magnitudes = [rows[-1][f"aug_{op}_m"] for op in ("rotate", "scale_x")]
         assert all(m != 0.5 for m in magnitudes) == hyper  # learned only with a hyper optimiser
     los = options.get("los_model", "NONE")
-    assert ("weight_noise_auroc" in rows[-1]) == (los in ("WGHT", "BOTH"))
+    assert 0 <= rows[-1]["train_acc_wrong_labels"] <= 100  # nr=0.2: the network's memorisation of the noise
+    assert ("weight_noise_auroc" in rows[-1]) == ("weight_noise_auroc_within_class" in rows[-1]) == \
+        ("weight_logit_shift_mean" in rows[-1]) == (los in ("WGHT", "BOTH"))
+    assert ("soft_logit_shift_mean" in rows[-1]) == (los in ("SOFT", "BOTH"))
+    assert ("aug_logit_shift_mean" in rows[-1]) == learned_aug
     assert ("soft_corrected" in rows[-1]) == (los in ("SOFT", "BOTH"))
     if los in ("WGHT", "BOTH"):
         assert rows[-1]["weight_majority"] != 1.0 and 0 <= rows[-1]["weight_noise_auroc"] <= 1

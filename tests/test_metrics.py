@@ -1,3 +1,5 @@
+import statistics
+
 import pytest
 
 from autodo.metrics import summarize_run
@@ -26,17 +28,43 @@ def test_hyper_diagnostics_against_a_direct_computation():
     given = torch.tensor([0, 1, 2, 3, 0, 3])
     clean = torch.tensor([0, 1, 2, 2, 1, 3])  # samples 3 and 4 are wrong
     model = LossModel(given, 4, learn_weights=True, learn_soft_labels=True, symmetric=True)
+    start = model.label_logits.detach().clone()
+    logits = [1.0, 2.0, 0.5, 0.2, -1.0, 0.0]
     with torch.no_grad():
-        model.weight_logits.copy_(torch.tensor([1.0, 2.0, 0.5, -3.0, -1.0, 0.0]))
+        model.weight_logits.copy_(torch.tensor(logits))
         model.label_logits[3] = torch.tensor([0.0, 0.0, 9.0, 0.0])  # corrected to 2
         model.label_logits[5] = torch.tensor([0.0, 9.0, 0.0, 0.0])  # a right label broken
     stats = hyper_diagnostics(model, None, given, clean, 4)
     weights = model.weights()
     assert stats["weight_majority"] == pytest.approx(weights[[0, 1, 4]].mean().item())
     assert stats["weight_minority"] == pytest.approx(weights[[2, 3, 5]].mean().item())
-    # the two wrong samples have the two lowest weights: a perfect ranking
-    assert stats["weight_noise_auroc"] == pytest.approx(1.0)
+    # pairs (wrong, right) with the wrong one weighted lower: sample 4 below all 4 right ones, sample 3 (0.2)
+    # below 3 of them; within class 0 (samples 0, 4) the ranking is right, within class 3 (samples 3, 5) wrong
+    assert stats["weight_noise_auroc"] == pytest.approx(7 / 8)
+    assert stats["weight_noise_auroc_within_class"] == pytest.approx((1.0 + 0.0) / 2)
     assert stats["soft_corrected"] == pytest.approx(0.5) and stats["soft_broken"] == pytest.approx(0.25)
+    # how far the tables moved: the weights' logits from 0, each soft label's logits from its smoothed start
+    assert stats["weight_logit_shift_mean"] == pytest.approx(statistics.mean(logits))
+    assert stats["weight_logit_shift_std"] == pytest.approx(statistics.stdev(logits))
+    moved = [torch.linalg.vector_norm(model.label_logits[i].detach() - start[i]).item() for i in range(6)]
+    assert moved[0] == 0 < moved[3] and stats["soft_logit_shift_mean"] == pytest.approx(statistics.mean(moved))
+
+
+def test_augmentation_displacement_is_each_rows_change_from_the_start():
+    import torch
+
+    from autodo.augment.affine import LearnedAffine
+    from autodo.metrics import hyper_diagnostics
+    from autodo.losses import LossModel
+
+    augment = LearnedAffine(3, init_probability=0.2, init_magnitude=0.5)
+    with torch.no_grad():
+        augment.probability_logits[1, 0] += 3.0
+        augment.magnitude_logits[2, :2] -= 4.0  # moved by sqrt(32)
+    model = LossModel(torch.tensor([0, 1, 1]), 2, learn_weights=False, learn_soft_labels=False, symmetric=False)
+    stats = hyper_diagnostics(model, augment, torch.tensor([0, 1, 1]), torch.tensor([0, 1, 1]), 2)
+    assert stats["aug_logit_shift_mean"] == pytest.approx((0 + 3 + 32 ** 0.5) / 3)
+    assert stats["aug_logit_shift_std"] == pytest.approx(statistics.stdev([0, 3, 32 ** 0.5]))
 
 
 def test_majority_and_minority_at_each_selected_epoch():

@@ -82,7 +82,7 @@ def test_full_autodo_resumes_exactly(tmp_path):
     assert start(killed_dir, HES_ARGS).wait(timeout=300) == 0
     result = json.loads((run_dir / "result.json").read_text())
     assert comparable(result) == comparable(json.loads(reference.read_text()))
-    assert (run_dir / "metrics.jsonl").read_text().count("weight_noise_auroc") == 5
+    assert (run_dir / "metrics.jsonl").read_text().count('"weight_noise_auroc":') == 5
 
 
 def test_a_damaged_checkpoint_is_one_line_and_the_run_is_kept(tmp_path, run_launch):

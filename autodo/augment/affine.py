@@ -48,8 +48,9 @@ class LearnedAffine(nn.Module):
         super().__init__()
         self.shared = num_rows == 1
         logit = lambda value: math.log(value / (1 - value))  # noqa: E731
-        self.probability_logits = nn.Parameter(torch.full((num_rows, len(OPS)), logit(init_probability)))
-        self.magnitude_logits = nn.Parameter(torch.full((num_rows, len(OPS)), logit(init_magnitude)))
+        self.start_logits = (logit(init_probability), logit(init_magnitude))  # for the diagnostics, not state
+        self.probability_logits = nn.Parameter(torch.full((num_rows, len(OPS)), self.start_logits[0]))
+        self.magnitude_logits = nn.Parameter(torch.full((num_rows, len(OPS)), self.start_logits[1]))
 
     def forward(self, images, index):
         rows = torch.zeros_like(index) if self.shared else index
@@ -60,6 +61,12 @@ class LearnedAffine(nn.Module):
         gate = F.gumbel_softmax(log_odds, tau=1.0, hard=True)[..., 0]
         signed = gate * magnitude * torch.randn_like(magnitude)
         return affine_warp(images, signed.to(images.dtype))
+
+    def displacement(self):
+        """How far each row has moved from the start: the L2 norm of its 14 logits' change."""
+        moved = torch.cat([self.probability_logits - self.start_logits[0],
+                           self.magnitude_logits - self.start_logits[1]], 1)
+        return torch.linalg.vector_norm(moved.detach(), dim=1)
 
     def summary(self):
         """Mean application probability and magnitude of each op over the rows."""
