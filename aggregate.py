@@ -1,14 +1,18 @@
 #!/usr/bin/env python
 """The paper's table of the finished runs under one or more folders (searched recursively): test error (or
 accuracy) in %, mean ± std over seeds (distinct seeds), a row per method named as in the paper, a column per data
-set and IR-NR. Standard output holds the table alone, in the asked format; counts, the runs and the folders not
-counted (with the reason) go to standard error (--verbose lists them).
+set and IR-NR. For subsample runs (--task subsample, the default where the folders hold no training run): test
+accuracy against augmentation budget, a row per task, augmentation and policy. Standard output holds the table
+alone, in the asked format; counts, the runs and the folders not counted (with the reason) go to standard error
+(--verbose lists them).
 
     python aggregate.py outputs/
     python aggregate.py outputs/ --select best_valid --minority --format markdown
     python aggregate.py outputs/ --format latex > table.tex
     python aggregate.py outputs/ --figures                        # + learning curves, per-class accuracy
     python aggregate.py outputs/ --inspect outputs/<run folder>   # + confusion matrix, t-SNE
+    python aggregate.py outputs/ --task subsample --figures       # + accuracy against budget
+    python aggregate.py outputs/ --task subsample --augmented wrong  # which points the policies augment
 """
 
 import argparse
@@ -19,8 +23,9 @@ import sys
 import pandas as pd
 
 from autodo.errors import UserError
-from autodo.results import SELECTIONS, load_runs, summary_table
+from autodo.results import SELECTIONS, load_runs, other_tasks, summary_table
 from autodo.run_folder import DamagedRun, RunFolder
+from autodo.tasks import TASKS
 
 # LaTeX: a method's lambda^... as math, every other special character escaped, ± as math
 _LAMBDA = re.compile(r"lambda\^(\{[^}]*\}|\w)(?:_(\w+))?")
@@ -63,11 +68,16 @@ def say(*lines):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("folders", nargs="+", help="sweep or run folders to search")
+    parser.add_argument("--task", choices=TASKS,
+                        help="the runs of which task to show (default: train, or the task of the runs found)")
     parser.add_argument("--select", choices=SELECTIONS, default="final",
                         help="which epoch a run reports: the final one (default), the one with the best validation "
                              "accuracy, or the best by test accuracy (the paper's)")
     parser.add_argument("--minority", action="store_true", help="the minority classes' accuracy, not all classes'")
     parser.add_argument("--accuracy", action="store_true", help="accuracy instead of error")
+    parser.add_argument("--augmented", choices=("wrong", "minority"),
+                        help="task=subsample: instead of accuracy, the share (%%) of the augmented points that carry a "
+                             "wrong label, or that are of a minority class")
     parser.add_argument("--format", choices=FORMATS, default="text", help="the table's format")
     parser.add_argument("--verbose", action="store_true",
                         help="also list every counted run and every run folder not counted, with the reason "
@@ -89,7 +99,17 @@ def main(argv=None):
         say(f"error: {unreadable[0]}")
         return 2
 
-    runs, skipped = load_runs(args.folders)
+    runs, skipped = load_runs(args.folders, args.task or "train")
+    if args.task is None and not len(runs) and other_tasks(skipped):
+        args.task = other_tasks(skipped)[0]
+        runs, skipped = load_runs(args.folders, args.task)
+    args.task = args.task or "train"
+    others = [found for found in skipped if found.status == "other task"]
+    if others:
+        say(f"{len(others)} runs of other tasks not shown (--task {other_tasks(skipped)[0]} shows them)")
+    skipped = [found for found in skipped if found.status != "other task"]
+    if args.task != "train":
+        return show_subsample(runs, skipped, args)
     if args.verbose:
         with pd.option_context("display.max_rows", None, "display.max_columns", None, "display.width", 200):
             say(runs.drop(columns=["run_dir", "settings", "settings_key"]).to_string(
@@ -113,6 +133,34 @@ def main(argv=None):
         except UserError as error:  # a run to inspect whose data set or checkpoint cannot be read
             say(f"error: {error}")
             return 2
+    return 0
+
+
+def show_subsample(runs, skipped, args):
+    from autodo.subsample.report import budget_figure, subsample_table
+
+    if args.verbose:
+        with pd.option_context("display.max_rows", None, "display.max_columns", None, "display.width", 200):
+            say(runs.drop(columns=["run_dir", "settings_key"]).to_string(index=False, float_format="{:.2f}".format))
+        say(*(f"not counted ({found.status}): {found.folder.path}: {found.reason}" for found in skipped))
+    if not len(runs):
+        say(f"error: no finished task={args.task} runs under {', '.join(args.folders)} ({len(skipped)} run folders "
+            "not counted)")
+        return 1
+    say(f"{len(runs)} finished task={args.task} runs; {len(skipped)} run folders not counted")
+    if args.runs_csv:
+        runs.drop(columns=["settings_key"]).to_csv(args.runs_csv, index=False)
+    value = {"wrong": "wrong", "minority": "minority_share"}.get(args.augmented,
+                                                                "minority" if args.minority else "accuracy")
+    say({"accuracy": "test accuracy (%)", "minority": "minority-class test accuracy (%)",
+         "wrong": "augmented points with a wrong label (%)",
+         "minority_share": "augmented points of a minority class (%)"}[value]
+        + ": mean ± std over seeds (seeds); budget: the share (or count) of train points augmented, 0 none, 1 all")
+    print(FORMATS[args.format](subsample_table(runs, value)))
+    if args.figures:
+        path = os.path.join(args.folders[0], "figures", "subsample_budget.png")
+        budget_figure(runs, path)
+        say(f"figures: {path}")
     return 0
 
 

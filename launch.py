@@ -19,6 +19,7 @@ from omegaconf import OmegaConf
 
 from autodo.config import check_overrides, validate_config
 from autodo.errors import UserError, one_line
+from autodo.tasks import check_task, run_task, summary_line
 
 CONF_DIR = Path(__file__).resolve().parent / "conf"
 log = logging.getLogger("autodo")
@@ -30,12 +31,12 @@ def fail(message, status=2):
 
 
 def run(cfg):
-    """Check ``cfg``, then train it in its run folder (nothing is trained if the run is finished); return the
+    """Check ``cfg``, then run its task in its run folder (nothing is run if the run is finished); return the
     folder, the run's result and whether it was finished before."""
-    from autodo.experiment import run_experiment
     from autodo.run_folder import DamagedRun, log_to, open_run, stop_logging
 
     validate_config(cfg)  # before anything is written
+    check_task(cfg, to_absolute_path(cfg.data_root))
     folder = open_run(OmegaConf.to_container(cfg, resolve=True), to_absolute_path(cfg.out_dir),
                       launched_as=HydraConfig.get().overrides.task)
     if folder.finished():
@@ -46,7 +47,7 @@ def run(cfg):
     with folder.claimed():
         handler = log_to(folder)
         try:
-            return folder, run_experiment(cfg, folder, to_absolute_path(cfg.data_root)), False
+            return folder, run_task(cfg, folder, to_absolute_path(cfg.data_root)), False
         except BaseException:
             folder.discard()
             raise
@@ -67,10 +68,8 @@ def main(cfg):
         if isinstance(error, UserError):
             fail(error)
         fail(f"{one_line(error)} (hydra.verbose=true shows the traceback)", status=1)
-    print(f"run folder: {folder.path}" + (" (finished already: nothing trained)" if finished else ""))
-    print(f"test accuracy: final {result['test_acc_final']:.2f}%, best {result['test_acc_best']:.2f}%, "
-          f"at best validation {result['test_acc_at_best_valid']:.2f}%  "
-          f"(majority {result['majority_acc']:.2f}%, minority {result['minority_acc']:.2f}%)")
+    print(f"run folder: {folder.path}" + (" (finished already: nothing run)" if finished else ""))
+    print(summary_line(result["config"], result))
     return result
 
 

@@ -6,14 +6,20 @@
 
 import numbers
 from pathlib import Path
-from omegaconf import OmegaConf
+from omegaconf import ListConfig, OmegaConf
 
 from autodo.augment.choice import LEARNED
 from autodo.errors import UserError, joined
 from autodo.losses import PRIOR_CORRECTIONS
+from autodo.subsample.augment import AUGMENTATIONS
+from autodo.tasks import TASKS
 # dataset.fast_autoaugment: the published tables in autodo/augment/fast_autoaugment.json (aug_model=AUTO)
 FAST_AUTOAUGMENT_TABLES = ("fa_reduced_cifar10", "fa_reduced_svhn", "fa_resnet50_rimagenet")
-CONFIG_GROUPS = ("dataset", "model", "aug_model", "los_model", "hyper_opt", "method", "experiment")
+CONFIG_GROUPS = ("task", "dataset", "model", "aug_model", "los_model", "hyper_opt", "method", "experiment")
+# the settings of a task other than training, and the training settings that mean nothing to it
+TASK_NODES = {"subsample": "subsample"}
+TRAINING_ONLY = {"aug_model.name": "NONE", "los_model.name": "NONE", "hyper_opt.name": "NONE", "overfit": False,
+                 "oversplit": False, "train_on_valid": False, "head_refit": False}
 
 
 def _is_number(value):
@@ -67,6 +73,35 @@ SCALAR_RULES = {
 }
 
 
+def _is_budget(value):
+    """A share in [0, 1) or a count (an integer >= 1); 1.0 is neither (policy=all augments every point)."""
+    return (isinstance(value, float) and 0 <= value < 1) or (_is_int(value) and value >= 1)
+
+
+def _is_class_list(value):
+    return value is None or (isinstance(value, (list, tuple, ListConfig)) and len(value) >= 2 and all(map(_is_int, value))
+                             and len(set(value)) == len(value))
+
+
+def _one_of(*options):
+    return (lambda v: v in options, f"one of {', '.join(options)}")
+
+
+SCALAR_RULES.update({
+    "task": _one_of(*TASKS),
+    "subsample.classes": (_is_class_list, "null (every class) or a list of two or more distinct class numbers"),
+    "subsample.augmentation": _one_of(*AUGMENTATIONS),
+    "subsample.policy": _one_of("none", "all", "random", "loss", "influence"),
+    "subsample.budget": (_is_budget, "a share of the train points in [0, 1) or a count (an integer >= 1)"),
+    "subsample.selection": _one_of("top", "proportional"),
+    "subsample.rounds": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
+    "subsample.copies": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
+    "subsample.evaluate": _one_of("augmented", "clean"),
+    "subsample.head": _one_of("logistic", "network"),
+    "subsample.l2": _POSITIVE,
+})
+
+
 def check_value(key, value):
     """Raise a one-line ``UserError`` if ``value`` is not allowed for ``key``."""
     if key in SCALAR_RULES:
@@ -87,6 +122,8 @@ def validate_config(cfg, on_this_machine=True):
         value = OmegaConf.select(cfg, key, default=absent)
         if value is not absent:  # a key of some options of a group only (hyper_opt.pass_fraction)
             check_value(key, value)
+    if cfg.task != "train":
+        _check_other_task(cfg)
     if cfg.hyper_opt.name != "NONE":
         learned = cfg.aug_model.name in LEARNED or cfg.los_model.weights or cfg.los_model.soft_labels
         if not learned:
@@ -103,6 +140,20 @@ def validate_config(cfg, on_this_machine=True):
             raise UserError("device='cuda' is not allowed here: no CUDA device is available (use auto or cpu)")
 
 
+def _check_other_task(cfg):
+    for key, default in TRAINING_ONLY.items():
+        if OmegaConf.select(cfg, key) != default:
+            raise UserError(f"{key}={OmegaConf.select(cfg, key)!r} is not allowed with task={cfg.task}: it is a "
+                            f"setting of task=train (leave it {default})")
+    classes = cfg.subsample.classes
+    if classes is not None and not all(0 <= c < cfg.dataset.num_classes for c in classes):
+        raise UserError(f"subsample.classes={list(classes)} is not allowed: {cfg.dataset.name}'s classes are 0 .. "
+                        f"{cfg.dataset.num_classes - 1}")
+    if classes is not None and cfg.subsample.head == "network":
+        raise UserError(f"subsample.classes={list(classes)} is not allowed with subsample.head=network: the network "
+                        "is trained on every class (leave it null)")
+
+
 def check_overrides(args, conf_dir):
     """Check command-line overrides (sweeps included) before Hydra composes or writes anything.
 
@@ -114,7 +165,7 @@ def check_overrides(args, conf_dir):
     from hydra.errors import OverrideParseException
 
     primary = OmegaConf.load(Path(conf_dir) / "config.yaml")
-    known = set(primary) | set(CONFIG_GROUPS)
+    known = set(primary) | set(CONFIG_GROUPS) | set(TASK_NODES.values())
     overrides = [a for a in args if ("=" in a or a.startswith("~")) and not a.startswith("-")]
     try:
         parsed = OverridesParser.create().parse_overrides(overrides)

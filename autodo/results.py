@@ -1,5 +1,5 @@
-"""Finished runs under one or more folders as a pandas DataFrame (one row per run, each run once), and the paper's
-table of mean ± std over seeds."""
+"""Finished runs under one or more folders as a pandas DataFrame (one row per run of a task, each run once), and the
+paper's table of mean ± std over seeds of training runs (autodo.subsample.report has the subsample task's)."""
 
 import json
 
@@ -7,6 +7,7 @@ import pandas as pd
 
 from autodo.methods import method_name
 from autodo.run_folder import RESULT, find_runs, identity
+from autodo.tasks import task_of
 
 CONFIG_COLUMNS = {
     "dataset": ("dataset", "name"), "model": ("model", "name"), "aug_model": ("aug_model", "name"),
@@ -54,20 +55,34 @@ def _row(found):
     return row
 
 
-def load_runs(folders):
-    """Return ``(runs, skipped)``: a row per finished run, each run once however many folders hold it, and the
-    run folders not counted (autodo.run_folder.FoundRun: unfinished, damaged or a duplicate, with the reason)."""
+def load_runs(folders, task="train"):
+    """Return ``(runs, skipped)``: a row per finished run of ``task``, each run once however many folders hold it,
+    and the run folders not counted (autodo.run_folder.FoundRun: unfinished, damaged, a duplicate, or a run of
+    another task, with the reason)."""
+    from autodo.subsample.report import load_subsample_frame, subsample_row
+
     rows, skipped = [], []
     for found in find_runs(folders):
+        if found.status == "finished" and task_of(found.result["config"]) != task:
+            other = task_of(found.result["config"])
+            found.status, found.reason = "other task", f"a task={other} run (--task {other} shows it)"
         if found.status == "finished":
             try:
-                rows.append(_row(found))
+                rows.append(_row(found) if task == "train" else subsample_row(found))
                 continue
             except (KeyError, TypeError) as error:
                 found.status, found.reason = "damaged", f"{RESULT}: its config lacks {error}"
         skipped.append(found)
+    if task != "train":
+        return load_subsample_frame(rows), skipped
     columns = ["run_dir", *CONFIG_COLUMNS, *METRIC_COLUMNS, "settings", "settings_key"]
     return pd.DataFrame(rows, columns=columns), skipped
+
+
+def other_tasks(skipped):
+    """The tasks of the runs ``load_runs`` left out as another task's, most runs first."""
+    counts = pd.Series([task_of(found.result["config"]) for found in skipped if found.status == "other task"])
+    return list(counts.value_counts().index)
 
 
 def cell_name(dataset, ir, nr, sr=1.0):

@@ -16,6 +16,7 @@ ways (``launch.py`` and ``launch.py method=baseline``) is therefore one folder, 
 | ``metrics.jsonl`` | one JSON line per epoch |
 | ``checkpoint.pt`` | everything needed to continue the run exactly |
 | ``tb/`` | TensorBoard scalars |
+| ``selection.json`` | ``task=subsample``: the points augmented, with their scores |
 | ``result.json`` | written last: the run is finished |
 
 Readers are tolerant: a damaged file makes the run ``damaged`` with the reason, never a crash.
@@ -35,7 +36,7 @@ from pathlib import Path
 
 from autodo.errors import UserError
 from autodo.io import atomic_write_bytes, atomic_write_json, atomic_write_jsonl
-from autodo.methods import method_of, method_slug
+from autodo.tasks import task_identity, task_of, task_slug
 
 RUN_JSON = "run.json"
 CONFIG = "config.yaml"
@@ -45,15 +46,18 @@ METRICS = "metrics.jsonl"
 CHECKPOINT = "checkpoint.pt"
 TENSORBOARD = "tb"
 RESULT = "result.json"
+SELECTION = "selection.json"  # task=subsample: the points augmented, their scores and rounds
 LOCK = ".lock"  # held by the process that trains the run
 LEGACY_CONFIG = ".hydra/config.yaml"  # run folders written before run.json existed
 
 # settings that change where and how fast a run computes, not what it computes
 NON_RESULT_KEYS = ("data_root", "out_dir", "device", "num_workers", "eval_batch_size", "dataset.path",
                    "dataset.system_dir")
-# the numbers of result.json, each a number when present (test_acc_final always is)
-RESULT_NUMBERS = ("epochs", "test_acc_final", "test_acc_best", "test_acc_at_best_valid", "majority_acc",
+# the numbers of result.json, each a number when present
+RESULT_NUMBERS = ("epochs", "test_acc", "test_acc_final", "test_acc_best", "test_acc_at_best_valid", "majority_acc",
                   "minority_acc", "minority_acc_best", "minority_acc_at_best_valid", "wall_time_s")
+# the number every finished run of a task has
+HEADLINE_NUMBER = {"train": "test_acc_final", "subsample": "test_acc"}
 
 
 class DamagedRun(Exception):
@@ -74,8 +78,9 @@ def _canonical(value):
 
 
 def identity(config):
-    """What a run computes: the plain ``config`` (a dict) less ``NON_RESULT_KEYS``, in canonical form."""
-    config = _canonical(config)
+    """What a run computes: the plain ``config`` (a dict) less ``NON_RESULT_KEYS`` and the settings its task does
+    not read (autodo.tasks), in canonical form."""
+    config = task_identity(_canonical(config))
     for key in NON_RESULT_KEYS:
         *parents, leaf = key.split(".")
         node = config
@@ -93,9 +98,10 @@ def signature(config):
 
 
 def run_name(config):
-    """The folder name: data set, cell, method and seed to read, then the signature's first 8 digits."""
+    """The folder name: data set, cell, method (or the task's settings) and seed to read, then the signature's
+    first 8 digits."""
     sr = "" if config["sr"] == 1 else f"-sr{config['sr']:g}"
-    return (f"{config['dataset']['name']}-ir{config['ir']:g}-nr{config['nr']:g}{sr}-{method_slug(*method_of(config))}"
+    return (f"{config['dataset']['name']}-ir{config['ir']:g}-nr{config['nr']:g}{sr}-{task_slug(config)}"
             f"-seed{config['seed']}-{signature(config)[:8]}")
 
 
@@ -140,6 +146,9 @@ class RunFolder:
     def write_split(self, record):
         atomic_write_json(self.path / SPLIT, record)
 
+    def write_selection(self, record):
+        atomic_write_json(self.path / SELECTION, record)
+
     def write_metrics(self, rows):
         atomic_write_jsonl(self.metrics, rows)
 
@@ -183,8 +192,11 @@ class RunFolder:
             raise DamagedRun(f"{RESULT} is unreadable ({type(error).__name__})") from None
         if not isinstance(result, dict) or not isinstance(result.get("config"), dict):
             raise DamagedRun(f"{RESULT} holds no config")
+        headline = HEADLINE_NUMBER.get(task_of(result["config"]))
+        if headline is None:
+            raise DamagedRun(f"{RESULT}: task={task_of(result['config'])!r} is not a task of this version")
         for key in RESULT_NUMBERS:
-            value = result.get(key, 0 if key != "test_acc_final" else None)
+            value = result.get(key, 0 if key != headline else None)
             if not isinstance(value, numbers.Real) or isinstance(value, bool):
                 raise DamagedRun(f"{RESULT}: {key}={value!r} is not a number")
         stored = self.stored_signature()

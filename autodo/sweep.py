@@ -89,15 +89,24 @@ def failure_line(overrides, error):
 
 
 def report(sweep_dir, failures):
-    """Print the failed jobs and the table of the finished runs under ``sweep_dir``; exit 1 if a job failed."""
-    from autodo.results import load_runs, summary_table
+    """Print the failed jobs and the table of the finished runs of each task under ``sweep_dir``; exit 1 if a job
+    failed."""
+    from autodo.results import load_runs, other_tasks, summary_table
+    from autodo.subsample.report import subsample_table
 
     sweep_dir = Path(sweep_dir).absolute()
     runs, skipped = load_runs([sweep_dir])
-    print(f"\n{len(runs)} finished runs under {sweep_dir} ({len(skipped)} not counted); test error (%), final "
-          "epoch, mean ± std over seeds (seeds):")
+    not_counted = len([found for found in skipped if found.status != "other task"])
+    tasks = other_tasks(skipped)
+    if len(runs) or not tasks:
+        print(f"\n{len(runs)} finished runs under {sweep_dir} ({not_counted} not counted); test error (%), final "
+              "epoch, mean ± std over seeds (seeds):")
     if len(runs):
         print(summary_table(runs).to_string())
+    for task in tasks:
+        runs, _ = load_runs([sweep_dir], task)
+        print(f"\n{len(runs)} finished task={task} runs; test accuracy (%), mean ± std over seeds (seeds):")
+        print(subsample_table(runs).to_string())
     if failures:
         print(f"\n{len(failures)} job(s) failed:", file=sys.stderr)
         for overrides, error in failures:

@@ -159,11 +159,12 @@ def generated_section(command, runs, elapsed, costs):
     return "\n".join(parts + [END])
 
 
-def write_benchmarks(section, path):
-    text = path.read_text() if path.exists() else f"# Benchmarks\n\n{BEGIN}\n{END}\n"
-    pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.S)
+def write_benchmarks(section, path, begin=BEGIN, end=END):
+    """Replace the part of ``path`` between the markers ``begin`` and ``end`` by ``section`` (which holds them)."""
+    text = path.read_text() if path.exists() else f"# Benchmarks\n\n{begin}\n{end}\n"
+    pattern = re.compile(re.escape(begin) + ".*?" + re.escape(end), re.S)
     if not pattern.search(text):
-        raise SystemExit(f"error: {path} has no generated section ({BEGIN} ... {END})")
+        raise SystemExit(f"error: {path} has no generated section ({begin} ... {end})")
     atomic_write_bytes(path, pattern.sub(lambda _: section, text).encode())
     print(f"wrote {path}")
 

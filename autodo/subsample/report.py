@@ -1,0 +1,107 @@
+"""The subsample task's results: a row per finished run, the table of test accuracy against augmentation budget
+(mean ± std over seeds) per policy, and the seed's figure: accuracy against the share of points augmented, mean and
+a ±1 std band over seeds, a line per policy, with the no-augmentation and full-augmentation lines."""
+
+import json
+
+import pandas as pd
+
+from autodo.results import cell_name
+
+SETTINGS = ("head", "augmentation", "policy", "evaluate", "selection", "rounds", "copies", "l2")
+NUMBERS = ("test_acc", "test_acc_clean", "test_acc_augmented", "valid_acc", "majority_acc", "minority_acc", "augmented_share", "augmented_wrong_share",
+           "augmented_minority_share", "train_wrong_share", "train_minority_share", "wall_time_s")
+# what a table can show of each run
+VALUES = {"accuracy": "test_acc", "minority": "minority_acc", "wrong": "augmented_wrong_share",
+          "minority_share": "augmented_minority_share"}
+
+
+def subsample_row(found):
+    """The row of a finished subsample run (autodo.run_folder.FoundRun)."""
+    from autodo.run_folder import identity
+
+    result, config = found.result, found.result["config"]
+    settings = identity(config)["subsample"]  # as the run computed it: policy none has no augmentation
+    classes = settings["classes"]
+    row = {"run_dir": str(found.folder.path), "dataset": config["dataset"]["name"], "model": config["model"]["name"],
+           "cell": cell_name(config["dataset"]["name"], config["ir"], config["nr"], config["sr"]),
+           "classes": "all" if classes is None else "+".join(map(str, classes)), "seed": config["seed"],
+           "budget": settings["budget"], **{key: settings[key] for key in SETTINGS}}
+    row.update({key: result.get(key, float("nan")) for key in NUMBERS})
+    for key in ("augmented_wrong_share", "augmented_minority_share", "train_wrong_share", "train_minority_share"):
+        row[key] *= 100.0
+    everything = identity(config)
+    del everything["seed"]
+    row["settings_key"] = json.dumps(everything, sort_keys=True, default=str)
+    return row
+
+
+def _policy_name(row):
+    """The policy as a row name: scored policies with their selection rule and rounds where not the default."""
+    name = row["policy"]
+    if row["selection"] != "top":
+        name += f" ({row['selection']})"
+    if row["rounds"] > 1:
+        name += f" ({row['rounds']} rounds)"
+    return name
+
+
+def label_subsample_runs(runs):
+    return runs.assign(policy_name=[_policy_name(row) for _, row in runs.iterrows()])
+
+
+def subsample_table(runs, value="accuracy"):
+    """Mean and std (ddof=1) over seeds of ``VALUES[value]`` (%): a row per task (cell, classes, head, test images
+    as they are or augmented), augmentation and policy, a column per budget (0: none, 1: all)."""
+    runs = label_subsample_runs(runs).assign(value=runs[VALUES[value]])
+    keys = ["cell", "classes", "head", "evaluate", "augmentation", "policy_name", "budget"]
+    stats = runs.groupby(keys + ["settings_key"]).agg(mean=("value", "mean"), std=("value", "std"),
+                                                      seeds=("seed", "nunique")).reset_index()
+    stats["text"] = [f"{m:.2f} ± {s:.2f} ({n})" if n > 1 else f"{m:.2f} ({n})"
+                     for m, s, n in zip(stats["mean"], stats["std"], stats["seeds"])]
+    table = stats.pivot_table(index=keys[:-1], columns="budget", values="text", aggfunc="first").fillna("")
+    table.columns = [f"budget {b:g}" for b in table.columns]
+    return table
+
+
+def budget_figure(runs, path):
+    """The seed's plot for each (cell, classes, augmentation): test accuracy against the share of train points
+    augmented, one line per scored or random policy (mean, ±1 std band over seeds), no augmentation and full
+    augmentation as horizontal lines."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from autodo.figures import _save
+
+    runs = label_subsample_runs(runs)
+    keys = ["cell", "classes", "head", "evaluate", "augmentation"]
+    panels = runs[runs["policy"] != "none"][keys].drop_duplicates().values.tolist()
+    figure, axes = plt.subplots(1, max(len(panels), 1), figsize=(5 * max(len(panels), 1), 3.8), squeeze=False)
+    for axis, (cell, classes, head, evaluate, augmentation) in zip(axes[0], panels):
+        task = runs[(runs["cell"] == cell) & (runs["classes"] == classes) & (runs["head"] == head)
+                    & (runs["evaluate"] == evaluate)]
+        panel = task[task["augmentation"] == augmentation]
+        # without augmentation: on augmented test images, those of this augmentation; on clean ones, any
+        none = task[(task["policy"] == "none") & task["augmentation"].isin([augmentation, "none"])]["test_acc"]
+        full = panel[panel["policy"] == "all"]["test_acc"]
+        for label, values, style in (("no augmentation", none, "r--"), ("full augmentation", full, "g--")):
+            if len(values):
+                axis.axhline(values.mean(), color=style[0], linestyle="--", label=f"{label} ({len(values)})")
+        for name, rows in panel[panel["policy"] != "all"].groupby("policy_name"):
+            stats = rows.groupby("augmented_share")["test_acc"].agg(["mean", "std", "count"]).reset_index()
+            stats["std"] = stats["std"].fillna(0.0)
+            (line,) = axis.plot(100 * stats["augmented_share"], stats["mean"], marker="o",
+                                label=f"{name} ({stats['count'].min()})")
+            axis.fill_between(100 * stats["augmented_share"], stats["mean"] - stats["std"],
+                              stats["mean"] + stats["std"], color=line.get_color(), alpha=0.2)
+        axis.set(title=f"{cell} [{classes}] {head}: {augmentation}, {evaluate} test", xlabel="train points augmented (%)",
+                 ylabel="test accuracy (%)")
+        axis.legend(fontsize=7)
+    _save(figure, path)
+
+
+def load_subsample_frame(rows):
+    columns = ["run_dir", "dataset", "model", "cell", "classes", "seed", "budget", *SETTINGS, *NUMBERS, "settings_key"]
+    return pd.DataFrame(rows, columns=columns)
