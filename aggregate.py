@@ -72,9 +72,10 @@ def main(argv=None):
                         help="the runs of which task to show (default: train, or the task of the runs found)")
     parser.add_argument("--select", choices=SELECTIONS, default="final",
                         help="which epoch a run reports: the final one (default), the one with the best validation "
-                             "accuracy, or the best by test accuracy (the paper's)")
+                             "accuracy, or the best by test accuracy (the paper's); task=train")
     parser.add_argument("--minority", action="store_true", help="the minority classes' accuracy, not all classes'")
-    parser.add_argument("--accuracy", action="store_true", help="accuracy instead of error")
+    parser.add_argument("--accuracy", action="store_true", help="accuracy instead of error (task=train; the subsample "
+                                                                "table is of accuracy)")
     parser.add_argument("--augmented", choices=("wrong", "minority"),
                         help="task=subsample: instead of accuracy, the share (%%) of the augmented points that carry a "
                              "wrong label, or that are of a minority class")
@@ -104,6 +105,12 @@ def main(argv=None):
         args.task = other_tasks(skipped)[0]
         runs, skipped = load_runs(args.folders, args.task)
     args.task = args.task or "train"
+    unused = ([("--augmented", args.augmented)] if args.task == "train" else
+              [("--select", args.select != "final"), ("--accuracy", args.accuracy), ("--inspect", args.inspect)])
+    unused = [name for name, given in unused if given]
+    if unused:
+        say(f"error: {unused[0]} is not an option of --task {args.task} (see --help)")
+        return 2
     others = [found for found in skipped if found.status == "other task"]
     if others:
         say(f"{len(others)} runs of other tasks not shown (--task {other_tasks(skipped)[0]} shows them)")
@@ -137,7 +144,7 @@ def main(argv=None):
 
 
 def show_subsample(runs, skipped, args):
-    from autodo.subsample.report import budget_figure, subsample_table
+    from autodo.subsample import report
 
     if args.verbose:
         with pd.option_context("display.max_rows", None, "display.max_columns", None, "display.width", 200):
@@ -152,14 +159,12 @@ def show_subsample(runs, skipped, args):
         runs.drop(columns=["settings_key"]).to_csv(args.runs_csv, index=False)
     value = {"wrong": "wrong", "minority": "minority_share"}.get(args.augmented,
                                                                 "minority" if args.minority else "accuracy")
-    say({"accuracy": "test accuracy (%)", "minority": "minority-class test accuracy (%)",
-         "wrong": "augmented points with a wrong label (%)",
-         "minority_share": "augmented points of a minority class (%)"}[value]
-        + ": mean ± std over seeds (seeds); budget: the share (or count) of train points augmented, 0 none, 1 all")
-    print(FORMATS[args.format](subsample_table(runs, value)))
+    say(f"{report.VALUES[value][1]}: mean ± std over seeds (seeds); budget: the share (or count) of train points "
+        "augmented, 0 none, 1 all")
+    print(FORMATS[args.format](report.table(runs, value)))
     if args.figures:
         path = os.path.join(args.folders[0], "figures", "subsample_budget.png")
-        budget_figure(runs, path)
+        report.figure(runs, path)
         say(f"figures: {path}")
     return 0
 

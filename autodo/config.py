@@ -12,14 +12,14 @@ from autodo.augment.choice import LEARNED
 from autodo.errors import UserError, joined
 from autodo.losses import PRIOR_CORRECTIONS
 from autodo.subsample.augment import AUGMENTATIONS
-from autodo.tasks import TASKS
+from autodo.tasks import OTHER_TASKS, TASKS
 # dataset.fast_autoaugment: the published tables in autodo/augment/fast_autoaugment.json (aug_model=AUTO)
 FAST_AUTOAUGMENT_TABLES = ("fa_reduced_cifar10", "fa_reduced_svhn", "fa_resnet50_rimagenet")
 CONFIG_GROUPS = ("task", "dataset", "model", "aug_model", "los_model", "hyper_opt", "method", "experiment")
-# the settings of a task other than training, and the training settings that mean nothing to it
-TASK_NODES = {"subsample": "subsample"}
-TRAINING_ONLY = {"aug_model.name": "NONE", "los_model.name": "NONE", "hyper_opt.name": "NONE", "overfit": False,
-                 "oversplit": False, "train_on_valid": False, "head_refit": False}
+# the training settings that mean nothing to the other tasks (each of which has its settings under its name)
+TRAINING_ONLY = {"aug_model.name": "NONE", "los_model.name": "NONE", "los_model.weights": False,
+                 "los_model.soft_labels": False, "los_model.prior_correction": "none", "hyper_opt.name": "NONE",
+                 "overfit": False, "oversplit": False, "train_on_valid": False, "head_refit": False}
 
 
 def _is_number(value):
@@ -74,13 +74,13 @@ SCALAR_RULES = {
 
 
 def _is_budget(value):
-    """A share in [0, 1) or a count (an integer >= 1); 1.0 is neither (policy=all augments every point)."""
-    return (isinstance(value, float) and 0 <= value < 1) or (_is_int(value) and value >= 1)
+    """A share in [0, 1) or a count (an integer >= 0); 1.0 is neither (policy=all augments every point)."""
+    return (isinstance(value, float) and 0 <= value < 1) or (_is_int(value) and value >= 0)
 
 
 def _is_class_list(value):
-    return value is None or (isinstance(value, (list, tuple, ListConfig)) and len(value) >= 2 and all(map(_is_int, value))
-                             and len(set(value)) == len(value))
+    return value is None or (isinstance(value, (list, tuple, ListConfig)) and len(value) >= 2
+                             and all(map(_is_int, value)) and list(value) == sorted(set(value)))
 
 
 def _one_of(*options):
@@ -89,10 +89,11 @@ def _one_of(*options):
 
 SCALAR_RULES.update({
     "task": _one_of(*TASKS),
-    "subsample.classes": (_is_class_list, "null (every class) or a list of two or more distinct class numbers"),
+    "subsample.classes": (_is_class_list, "null (every class) or a list of two or more class numbers in increasing "
+                                          "order"),
     "subsample.augmentation": _one_of(*AUGMENTATIONS),
     "subsample.policy": _one_of("none", "all", "random", "loss", "influence"),
-    "subsample.budget": (_is_budget, "a share of the train points in [0, 1) or a count (an integer >= 1)"),
+    "subsample.budget": (_is_budget, "a share of the train points in [0, 1) or a count (an integer >= 0)"),
     "subsample.selection": _one_of("top", "proportional"),
     "subsample.rounds": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
     "subsample.copies": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
@@ -165,12 +166,14 @@ def check_overrides(args, conf_dir):
     from hydra.errors import OverrideParseException
 
     primary = OmegaConf.load(Path(conf_dir) / "config.yaml")
-    known = set(primary) | set(CONFIG_GROUPS) | set(TASK_NODES.values())
+    known = set(primary) | set(CONFIG_GROUPS) | set(OTHER_TASKS)
     overrides = [a for a in args if ("=" in a or a.startswith("~")) and not a.startswith("-")]
     try:
         parsed = OverridesParser.create().parse_overrides(overrides)
     except OverrideParseException as error:
         raise UserError(f"cannot parse the overrides {' '.join(overrides)}: {str(error).splitlines()[0]}") from None
+    tasks = {str(value) for o in parsed if o.key_or_group == "task"
+             for value in (o.sweep_iterator() if o.is_sweep_override() else [o.value()])} or {"train"}
     for override in parsed:
         key = override.key_or_group
         if key.startswith("hydra"):
@@ -185,6 +188,10 @@ def check_overrides(args, conf_dir):
             for value in values:
                 if value not in allowed:
                     raise UserError(f"{key}={value!r} is not allowed: {key} must be one of {', '.join(allowed)}")
+        elif key.split(".")[0] in OTHER_TASKS and key.split(".")[0] not in tasks:
+            task = key.split(".")[0]  # each task other than training has its settings under its name
+            raise UserError(f"{key} is a setting of task={task}, not of task={','.join(sorted(tasks))}: add "
+                            f"task={task}")
         elif key.split(".")[0] not in known:
             raise UserError(f"unknown option {key!r}: allowed are {', '.join(sorted(known - {'hydra', 'defaults'}))}")
         else:

@@ -7,7 +7,7 @@ import pandas as pd
 
 from autodo.methods import method_name
 from autodo.run_folder import RESULT, find_runs, identity
-from autodo.tasks import task_of
+from autodo.tasks import report_module, task_of
 
 CONFIG_COLUMNS = {
     "dataset": ("dataset", "name"), "model": ("model", "name"), "aug_model": ("aug_model", "name"),
@@ -59,8 +59,7 @@ def load_runs(folders, task="train"):
     """Return ``(runs, skipped)``: a row per finished run of ``task``, each run once however many folders hold it,
     and the run folders not counted (autodo.run_folder.FoundRun: unfinished, damaged, a duplicate, or a run of
     another task, with the reason)."""
-    from autodo.subsample.report import load_subsample_frame, subsample_row
-
+    make_row = _row if task == "train" else report_module(task).row
     rows, skipped = [], []
     for found in find_runs(folders):
         if found.status == "finished" and task_of(found.result["config"]) != task:
@@ -68,13 +67,13 @@ def load_runs(folders, task="train"):
             found.status, found.reason = "other task", f"a task={other} run (--task {other} shows it)"
         if found.status == "finished":
             try:
-                rows.append(_row(found) if task == "train" else subsample_row(found))
+                rows.append(make_row(found))
                 continue
             except (KeyError, TypeError) as error:
                 found.status, found.reason = "damaged", f"{RESULT}: its config lacks {error}"
         skipped.append(found)
     if task != "train":
-        return load_subsample_frame(rows), skipped
+        return report_module(task).frame(rows), skipped
     columns = ["run_dir", *CONFIG_COLUMNS, *METRIC_COLUMNS, "settings", "settings_key"]
     return pd.DataFrame(rows, columns=columns), skipped
 

@@ -8,6 +8,7 @@ folder, then the failed jobs, each with its one-line error; a sweep with a faile
 """
 
 import copy
+import os
 import sys
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from omegaconf.errors import OmegaConfBaseException
 from autodo.config import validate_config
 from autodo.errors import UserError, joined, one_line
 from autodo.run_folder import DamagedRun, RunFolder, run_name
+from autodo.tasks import check_task
 
 # what sbatch says when it refuses a job, and the launcher setting that asks for it
 SUBMISSION_SETTINGS = (
@@ -42,13 +44,15 @@ def task_config(config):
 
 def plan_jobs(jobs, load_config, jobs_run_here=True):
     """The jobs to launch: each job's config composed (``load_config(overrides)``) and validated (what depends
-    on the machine, such as a CUDA device, only when ``jobs_run_here``); one job per run; finished runs left out.
+    on the machine, such as a CUDA device or the data, only when ``jobs_run_here``); one job per run; finished runs left out.
     Returns ``(to_launch, notes)``; raises a one-line ``UserError`` naming the job."""
     to_launch, runs, notes = [], {}, []
     for overrides in jobs:
         try:
             task = task_config(load_config(list(overrides)))
             validate_config(task, on_this_machine=jobs_run_here)
+            if jobs_run_here:  # where the data is (a cluster's nodes may see other folders than this machine)
+                check_task(task, os.path.abspath(task.data_root))
         except (UserError, HydraException, OmegaConfBaseException) as error:
             raise UserError(f"{' '.join(overrides)}: {joined(error)}") from None
         folder = RunFolder(Path(task.out_dir).absolute() / run_name(OmegaConf.to_container(task, resolve=True)))
@@ -92,7 +96,7 @@ def report(sweep_dir, failures):
     """Print the failed jobs and the table of the finished runs of each task under ``sweep_dir``; exit 1 if a job
     failed."""
     from autodo.results import load_runs, other_tasks, summary_table
-    from autodo.subsample.report import subsample_table
+    from autodo.tasks import report_module
 
     sweep_dir = Path(sweep_dir).absolute()
     runs, skipped = load_runs([sweep_dir])
@@ -106,7 +110,7 @@ def report(sweep_dir, failures):
     for task in tasks:
         runs, _ = load_runs([sweep_dir], task)
         print(f"\n{len(runs)} finished task={task} runs; test accuracy (%), mean ± std over seeds (seeds):")
-        print(subsample_table(runs).to_string())
+        print(report_module(task).table(runs).to_string())
     if failures:
         print(f"\n{len(failures)} job(s) failed:", file=sys.stderr)
         for overrides, error in failures:

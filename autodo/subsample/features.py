@@ -87,7 +87,8 @@ def _train(cfg, model, data, device):
 
     started = time.perf_counter()
     optimizer, scheduler = build_optimizer(cfg, model, steps_per_epoch=len(data.train_loader))
-    loss = LossModel(data.train_loader.dataset.labels, cfg.dataset.num_classes, False, False, symmetric=False).to(device)
+    loss = LossModel(data.train_loader.dataset.labels, cfg.dataset.num_classes, learn_weights=False,
+                     learn_soft_labels=False, symmetric=False).to(device)  # plain cross-entropy
     amp = cfg.amp and device.type == "cuda"
     scaler = torch.amp.GradScaler(device.type, enabled=amp)
     for epoch in range(cfg.dataset.epochs):

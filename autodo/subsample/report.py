@@ -11,17 +11,20 @@ from autodo.results import cell_name
 SETTINGS = ("head", "augmentation", "policy", "evaluate", "selection", "rounds", "copies", "l2")
 NUMBERS = ("test_acc", "test_acc_clean", "test_acc_augmented", "valid_acc", "majority_acc", "minority_acc", "augmented_share", "augmented_wrong_share",
            "augmented_minority_share", "train_wrong_share", "train_minority_share", "wall_time_s")
-# what a table can show of each run
-VALUES = {"accuracy": "test_acc", "minority": "minority_acc", "wrong": "augmented_wrong_share",
-          "minority_share": "augmented_minority_share"}
+# what a table can show of each run: its column, and what it is
+VALUES = {"accuracy": ("test_acc", "test accuracy (%)"),
+          "minority": ("minority_acc", "minority-class test accuracy (%)"),
+          "wrong": ("augmented_wrong_share", "augmented points with a wrong label (%)"),
+          "minority_share": ("augmented_minority_share", "augmented points of a minority class (%)")}
 
 
-def subsample_row(found):
+def row(found):
     """The row of a finished subsample run (autodo.run_folder.FoundRun)."""
     from autodo.run_folder import identity
 
     result, config = found.result, found.result["config"]
-    settings = identity(config)["subsample"]  # as the run computed it: policy none has no augmentation
+    everything = identity(config)
+    settings = everything["subsample"]  # as the run computed it (policy none: budget 0)
     classes = settings["classes"]
     row = {"run_dir": str(found.folder.path), "dataset": config["dataset"]["name"], "model": config["model"]["name"],
            "cell": cell_name(config["dataset"]["name"], config["ir"], config["nr"], config["sr"]),
@@ -30,7 +33,6 @@ def subsample_row(found):
     row.update({key: result.get(key, float("nan")) for key in NUMBERS})
     for key in ("augmented_wrong_share", "augmented_minority_share", "train_wrong_share", "train_minority_share"):
         row[key] *= 100.0
-    everything = identity(config)
     del everything["seed"]
     row["settings_key"] = json.dumps(everything, sort_keys=True, default=str)
     return row
@@ -50,10 +52,10 @@ def label_subsample_runs(runs):
     return runs.assign(policy_name=[_policy_name(row) for _, row in runs.iterrows()])
 
 
-def subsample_table(runs, value="accuracy"):
+def table(runs, value="accuracy"):
     """Mean and std (ddof=1) over seeds of ``VALUES[value]`` (%): a row per task (cell, classes, head, test images
     as they are or augmented), augmentation and policy, a column per budget (0: none, 1: all)."""
-    runs = label_subsample_runs(runs).assign(value=runs[VALUES[value]])
+    runs = label_subsample_runs(runs).assign(value=runs[VALUES[value][0]])
     keys = ["cell", "classes", "head", "evaluate", "augmentation", "policy_name", "budget"]
     stats = runs.groupby(keys + ["settings_key"]).agg(mean=("value", "mean"), std=("value", "std"),
                                                       seeds=("seed", "nunique")).reset_index()
@@ -64,7 +66,7 @@ def subsample_table(runs, value="accuracy"):
     return table
 
 
-def budget_figure(runs, path):
+def figure(runs, path):
     """The seed's plot for each (cell, classes, augmentation): test accuracy against the share of train points
     augmented, one line per scored or random policy (mean, ±1 std band over seeds), no augmentation and full
     augmentation as horizontal lines."""
@@ -102,6 +104,6 @@ def budget_figure(runs, path):
     _save(figure, path)
 
 
-def load_subsample_frame(rows):
+def frame(rows):
     columns = ["run_dir", "dataset", "model", "cell", "classes", "seed", "budget", *SETTINGS, *NUMBERS, "settings_key"]
     return pd.DataFrame(rows, columns=columns)

@@ -8,7 +8,7 @@ from test_task import subsample_config
 
 from autodo.results import load_runs
 from autodo.run_folder import open_run
-from autodo.subsample.report import subsample_table
+from autodo.subsample.report import table
 
 sys.path.insert(0, str(REPO))
 import aggregate  # noqa: E402
@@ -28,12 +28,12 @@ def test_the_table_averages_seeds_per_policy_and_budget(tmp_path):
     make_run(tmp_path, subsample_config(policy="none", budget=0.3), 60.0)
     runs, skipped = load_runs([tmp_path], task="subsample")
     assert len(runs) == 8 and not skipped
-    table = subsample_table(runs)
-    row = table.xs("random", level="policy_name").iloc[0]
+    summary = table(runs)
+    row = summary.xs("random", level="policy_name").iloc[0]
     values = accuracies[("random", 0.1)]
     assert row["budget 0.1"] == f"{statistics.mean(values):.2f} ± {statistics.stdev(values):.2f} (3)"
-    assert table.xs("loss", level="policy_name").iloc[0]["budget 0.2"] == "85.00 (1)"
-    assert table.xs("none", level="policy_name").iloc[0]["budget 0"] == "60.00 (1)"  # no augmentation: budget 0
+    assert summary.xs("loss", level="policy_name").iloc[0]["budget 0.2"] == "85.00 (1)"
+    assert summary.xs("none", level="policy_name").iloc[0]["budget 0"] == "60.00 (1)"  # no augmentation: budget 0
 
 
 def test_aggregate_shows_the_task_asked_and_says_what_it_left_out(tmp_path, capsys):

@@ -2,6 +2,7 @@
 the selection it records, its identity, its bad input, and its table."""
 
 import json
+import statistics
 import subprocess
 import sys
 
@@ -63,6 +64,10 @@ def test_rescoring_rounds_and_proportional_draws(run_launch, tmp_path):
     (folder,) = run_dirs(tmp_path / "outputs")
     selection, result = read(folder, "selection.json"), read(folder, "result.json")
     assert selection["round"] == [1] * 10 + [2] * 10 and result["augmented_count"] == 20
+    assert len(set(selection["position"])) == 20  # the second round picks among the points not yet picked
+    # drawn in proportion to the score: the first round's picks score above the average point
+    every = selection["first_round_scores"]
+    assert statistics.mean(every[p] for p in selection["position"][:10]) > 2 * statistics.mean(every)
     rows = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines()]
     assert [row["augmented"] for row in rows] == [10, 20]
     assert result["test_acc"] == result["test_acc_clean"]
@@ -71,13 +76,18 @@ def test_rescoring_rounds_and_proportional_draws(run_launch, tmp_path):
 def test_a_run_is_what_its_policy_computes():
     reference = signature(subsample_config(policy="none"))
     assert signature(subsample_config(policy="none", budget=0.3, rounds=2)) == reference
-    assert signature(subsample_config(policy="none", augmentation="rotate")) != reference  # tested on rotated images
-    assert signature(subsample_config(policy="none", evaluate="clean")) == signature(
+    # tested on rotated images; its result also holds the accuracy on them when judged on clean ones
+    assert signature(subsample_config(policy="none", augmentation="rotate")) != reference
+    assert signature(subsample_config(policy="none", evaluate="clean")) != signature(
         subsample_config(policy="none", evaluate="clean", augmentation="rotate"))
     assert signature(subsample_config(policy="all", budget=0.5)) == signature(subsample_config(policy="all"))
     assert signature(subsample_config(policy="random", selection="proportional")) == signature(
         subsample_config(policy="random"))
     assert signature(subsample_config(selection="proportional")) != signature(subsample_config())
+    # the whole network trained on random points: the logistic head's settings play no part
+    assert signature(subsample_config(policy="random", head="network", l2=0.5, copies=2)) == signature(
+        subsample_config(policy="random", head="network"))
+    assert signature(subsample_config(head="network", l2=0.5)) != signature(subsample_config(head="network"))
     # training settings a subsample run does not read
     assert signature(subsample_config(**{})) == signature({**subsample_config(), "train_on_valid": True})
     assert run_name(subsample_config(classes=[0, 6])).startswith("digits-ir1-nr0-subsample-c0+6-translate-loss0.1-")
@@ -93,15 +103,45 @@ def test_training_runs_keep_their_identity():
     ("subsample.budget=-0.1", "subsample.budget=-0.1 is not allowed"),
     ("subsample.budget=abc", "subsample.budget='abc' is not allowed"),
     ("subsample.budget=1.0", "subsample.budget=1.0 is not allowed"),
+    ("subsample.budget=2.5", "subsample.budget=2.5 is not allowed"),
     ("subsample.budget=5000", "the train set of this run has"),
     ("subsample.policy=best", "subsample.policy='best' is not allowed"),
     ("subsample.classes=[1,11]", "digits's classes are 0 .. 9"),
+    ("subsample.classes=[7,1]", "in increasing order"),
+    ("subsample.classes=[1,1]", "in increasing order"),
+    ("subsample.rounds=0", "subsample.rounds=0 is not allowed"),
+    ("subsample.copies=0", "subsample.copies=0 is not allowed"),
+    ("subsample.l2=0", "subsample.l2=0 is not allowed"),
+    ("subsample.augmentation=flip", "subsample.augmentation='flip' is not allowed"),
+    ("subsample.head=network", "is not allowed with subsample.head=network"),
     ("method=autodo", "is not allowed with task=subsample"),
+    ("los_model.prior_correction=logit_adjust", "los_model.prior_correction='logit_adjust' is not allowed with"),
 ])
 def test_bad_input_is_one_line_exit_2_and_nothing_written(run_launch, tmp_path, override, message):
     proc = run_launch(*DIGITS, override, check=False)
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and message in proc.stderr, proc.stderr
     assert not (tmp_path / "outputs").exists()
+
+
+def test_a_sweep_with_a_budget_above_a_jobs_train_set_stops_before_its_first_job(run_launch, tmp_path):
+    proc = run_launch("-m", *DIGITS, "subsample.budget=10,5000", check=False)
+    assert proc.returncode == 2 and "subsample.budget=5000 is not allowed: the train set of this run has" in proc.stderr
+    assert not (tmp_path / "outputs").exists()
+
+
+def test_a_task_setting_without_its_task_is_one_line(run_launch, tmp_path):
+    proc = run_launch("subsample.policy=loss", check=False)
+    assert proc.returncode == 2 and proc.stderr.strip() == (
+        "error: subsample.policy is a setting of task=subsample, not of task=train: add task=subsample")
+
+
+def test_a_class_set_without_minority_classes_reports_none(run_launch, tmp_path):
+    proc = run_launch("task=subsample", "dataset=digits", "dataset.epochs=2", "subsample.classes=[0,1]")
+    (folder,) = run_dirs(tmp_path / "outputs")
+    result = read(folder, "result.json")
+    assert "minority_acc" not in result and result["majority_acc"] == pytest.approx(
+        statistics.mean(result["test_per_class_acc"]))
+    assert "minority" not in proc.stdout.splitlines()[-1]
 
 
 NETWORK = ["task=subsample", "dataset=digits", "dataset.epochs=4", "dataset.batch_size=16", "ir=10", "nr=0.1",
