@@ -145,7 +145,7 @@ def main(argv=None):
     if not len(runs):
         raise SystemExit(f"error: no finished subsample runs under {out}")
     print(f"{len(runs)} finished runs; {len(skipped)} run folders not counted")
-    report.figure(runs, REPO / "bench" / "figures" / "subsample_budget.png")
+    report.figure(runs, Path(args.benchmarks).parent / "bench" / "figures" / "subsample_budget.png")
     command = " ".join(["python bench/subsample.py", *(argv if argv is not None else sys.argv[1:])])
     section = generated_section(command, runs, elapsed)
     print(section)

@@ -38,6 +38,17 @@ def run_config(**changes):
     return config
 
 
+def subsample_config(**settings):
+    """A plain run config of the subsample task on digits, with ``settings`` of ``subsample``."""
+    config = run_config(task="subsample", ir=1, nr=0.0)
+    config["subsample"] = {"classes": None, "augmentation": "translate", "policy": "loss", "budget": 0.1,
+                           "selection": "top", "rounds": 1, "copies": 4, "evaluate": "augmented", "head": "logistic",
+                           "l2": 1e-3,
+                           **settings}
+    config["optim"], config["amp"] = {"momentum": 0.9}, False
+    return config
+
+
 def run_dirs(out_dir, finished=True):
     """The run folders under ``out_dir`` (those with a result.json, or all), sorted by name."""
     from autodo.run_folder import find_runs

@@ -3,8 +3,7 @@
 import statistics
 import sys
 
-from conftest import REPO, run_config
-from test_task import subsample_config
+from conftest import REPO, run_config, subsample_config
 
 from autodo.results import load_runs
 from autodo.run_folder import open_run

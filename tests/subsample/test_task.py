@@ -7,21 +7,11 @@ import subprocess
 import sys
 
 import pytest
-from conftest import REPO, run_config, run_dirs
+from conftest import REPO, run_config, run_dirs, subsample_config
 
 from autodo.run_folder import run_name, signature
 
 DIGITS = ["task=subsample", "dataset=digits", "dataset.epochs=3", "subsample.classes=[1,7]"]
-
-
-def subsample_config(**settings):
-    config = run_config(task="subsample", ir=1, nr=0.0)
-    config["subsample"] = {"classes": None, "augmentation": "translate", "policy": "loss", "budget": 0.1,
-                           "selection": "top", "rounds": 1, "copies": 4, "evaluate": "augmented", "head": "logistic",
-                           "l2": 1e-3,
-                           **settings}
-    config["optim"], config["amp"] = {"momentum": 0.9}, False
-    return config
 
 
 def read(run_dir, name):
