@@ -204,6 +204,13 @@ class RunFolder:
             raise DamagedRun(f"the config in {RESULT} is not the run's of {RUN_JSON} (signature {stored[:8]})")
         return result
 
+    def read_selection(self):
+        """``selection.json`` (task=subsample) as a dict."""
+        try:
+            return json.loads((self.path / SELECTION).read_text())
+        except (OSError, ValueError) as error:
+            raise DamagedRun(f"{SELECTION} is unreadable ({type(error).__name__})") from None
+
     def read_metrics(self):
         """The per-epoch rows of ``metrics.jsonl``."""
         try:

@@ -1,5 +1,7 @@
-"""The benchmarks run (on digits, briefly): they print their ratio line. Their figures are not asserted."""
+"""The benchmarks run (on digits, briefly, or on run folders made here): they print their ratio line or write their
+section of BENCHMARKS.md."""
 
+import re
 import subprocess
 import sys
 
@@ -60,7 +62,9 @@ def test_subsample_benchmark_checks_the_seeds_claims_and_rewrites_only_its_secti
         config.update(seed=seed, sr=0.1, dataset={**config["dataset"], "name": "fashion_mnist"})
         if "head" in settings:  # the biased cell
             config.update(ir=100, nr=0.1, sr=1.0)
-        open_run(config, tmp_path / "runs").write_result({
+        folder = open_run(config, tmp_path / "runs")
+        folder.write_selection({"given_label": [0, 0, 2, 2, 4, 6] if policy == "loss" else list(range(10))})
+        folder.write_result({
             "config": config, "test_acc": acc + seed, "test_acc_clean": 90.0, "minority_acc": 50.0,
             "augmented_share": {"none": 0, "all": 1}.get(policy, budget), "augmented_wrong_share": 0.3,
             "augmented_minority_share": 0.2, "train_wrong_share": 0.1, "train_minority_share": 0.01,
@@ -91,5 +95,7 @@ def test_subsample_benchmark_checks_the_seeds_claims_and_rewrites_only_its_secti
     assert "- holds: loss reaches 50% of the gain at 5%, 80% of the gain at 10%, 95% of the gain at 20%" in text
     assert "**does not hold**: influence reaches" in text
     assert text.count("holds for some scored policy") == 2
+    # the loss policy's picks crowd into the classes the features confuse
+    assert re.search(r"\| loss +\| +66\.67 \| +100 \|", text) and re.search(r"\| random +\| +20 +\| +40 \|", text)
     assert "| network " in text and "30.00 ± 0.00" in text  # the biased cell: a third of the picks are wrong labels
     assert (tmp_path / "bench" / "figures" / "subsample_budget.png").read_bytes()[:4] == b"\x89PNG"
