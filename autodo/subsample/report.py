@@ -91,14 +91,16 @@ def figure(runs, path):
         for label, values, style in (("no augmentation", none, "r--"), ("full augmentation", full, "g--")):
             if len(values):
                 axis.axhline(values.mean(), color=style[0], linestyle="--", label=f"{label} ({len(values)})")
-        for name, rows in panel[panel["policy"] != "all"].groupby("policy_name"):
-            stats = rows.groupby("augmented_share")["test_acc"].agg(["mean", "std", "count"]).reset_index()
+        for name, rows in panel[~panel["policy"].isin(["none", "all"])].groupby("policy_name"):
+            # a budget's runs (its seeds) are one point, at the mean share they augmented
+            stats = rows.groupby("budget").agg(share=("augmented_share", "mean"), mean=("test_acc", "mean"),
+                                               std=("test_acc", "std"), seeds=("seed", "nunique"))
             stats["std"] = stats["std"].fillna(0.0)
-            (line,) = axis.plot(100 * stats["augmented_share"], stats["mean"], marker="o",
-                                label=f"{name} ({stats['count'].min()})")
-            axis.fill_between(100 * stats["augmented_share"], stats["mean"] - stats["std"],
-                              stats["mean"] + stats["std"], color=line.get_color(), alpha=0.2)
-        axis.set(title=f"{cell} [{classes}] {head}: {augmentation}, {evaluate} test", xlabel="train points augmented (%)",
+            (line,) = axis.plot(100 * stats["share"], stats["mean"], marker="o",
+                                label=f"{name} ({stats['seeds'].min()})")
+            axis.fill_between(100 * stats["share"], stats["mean"] - stats["std"], stats["mean"] + stats["std"],
+                              color=line.get_color(), alpha=0.2)
+        axis.set(title=f"{cell} [{classes}]\n{head}: {augmentation}, {evaluate} test", xlabel="train points augmented (%)",
                  ylabel="test accuracy (%)")
         axis.legend(fontsize=7)
     _save(figure, path)
