@@ -9,8 +9,9 @@ import pandas as pd
 from autodo.results import cell_name
 
 SETTINGS = ("head", "augmentation", "policy", "evaluate", "selection", "rounds", "copies", "l2")
-NUMBERS = ("test_acc", "test_acc_clean", "test_acc_augmented", "valid_acc", "majority_acc", "minority_acc", "augmented_share", "augmented_wrong_share",
-           "augmented_minority_share", "train_wrong_share", "train_minority_share", "wall_time_s")
+NUMBERS = ("test_acc", "test_acc_clean", "test_acc_augmented", "valid_acc", "majority_acc", "minority_acc",
+           "augmented_share", "augmented_wrong_share", "augmented_minority_share", "train_wrong_share",
+           "train_minority_share", "wall_time_s")
 # what a table can show of each run: its column, and what it is
 VALUES = {"accuracy": ("test_acc", "test accuracy (%)"),
           "minority": ("minority_acc", "minority-class test accuracy (%)"),
@@ -39,7 +40,8 @@ def row(found):
 
 
 def _policy_name(row):
-    """The policy as a row name: scored policies with their selection rule and rounds where not the default."""
+    """The policy as a row name: ``loss`` and ``influence`` are the top-k picks; picks drawn in proportion to the
+    score and picks rescored in rounds say so."""
     name = row["policy"]
     if row["selection"] != "top":
         name += f" ({row['selection']})"
