@@ -34,6 +34,8 @@ def task_identity(config):
     from autodo.augment.choice import augmentation_identity
 
     config.pop("task", None)  # a training run is identified as it was before tasks existed
+    if config.get("label_cleaning", {}).get("action", "none") == "none":  # and before confident learning did
+        config.pop("label_cleaning", None)
     return augmentation_identity(config)
 
 
