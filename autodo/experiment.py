@@ -69,8 +69,9 @@ def label_cleaning_cost(cfg, folder, data_root):
         return {}, None, 0.0
     started = time.perf_counter()
     issues = run_label_issues(cfg, folder, data_root)
-    return {"cleaning_time_s": issues.time_s, "label_issues": len(issues.positions)}, issues, \
-        issues.time_s - (time.perf_counter() - started)
+    this_launch = time.perf_counter() - started
+    reported = {"cleaning_time_s": issues.time_s, "label_issues": len(issues.positions)}
+    return reported, issues, issues.time_s - this_launch
 
 
 def resume(folder, parts):

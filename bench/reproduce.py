@@ -32,7 +32,7 @@ from autodo.results import cell_name, label_runs, load_runs, summary_table  # no
 
 # the biased cell and the clean one; the clean cell keeps half of the train split (25,000 images, as many as the
 # biased cell's 25,250), which kept four seeds of every row within 2 hours on 2 cores (before confident learning's
-# rows, each of which trains its folds' models too: about 5 Baselines a run at label_cleaning.folds=4)
+# rows, each of which trains its folds' models too: about 4 Baselines a run at label_cleaning.folds=4)
 CELLS = ({"ir": 100, "nr": 0.1}, {"ir": 1, "nr": 0.0, "sr": 0.5})
 FULL = "lambda^{A,W,S}"
 FIXED_POLICIES = ("RAA", "FAA", "TrivialAugment", "DADA (searched here)")
