@@ -56,15 +56,16 @@ def build_optimizer(cfg, model, steps_per_epoch):
     return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
 
 
-def build_run(cfg, data_root, table=None):
+def build_run(cfg, data_root, table=None, label_issues=None):
     """Every part of the run ``cfg``, at its start values, on its device; ``aug_model=DADA`` applies ``table``
-    (an autodo.augment.dada.PolicyTable), by default the run's own (searched, cached or from its file)."""
+    (an autodo.augment.dada.PolicyTable), by default the run's own (searched, cached or from its file); a run
+    with ``label_cleaning`` trains without (or relabels) the train labels of ``label_issues`` (autodo.cleaning)."""
     device = pick_device(cfg.device)
     torch.manual_seed(cfg.seed)
     if cfg.aug_model.name == "DADA" and table is None:
         table = run_table(cfg, data_root, device)
     augmentation = build_augmentation(cfg.aug_model, cfg.dataset, table)
-    data = build_run_data(cfg, data_root, device, augmentation)
+    data = build_run_data(cfg, data_root, device, augmentation, label_issues)
     data.train_transform.to(device)
     data.eval_transform.to(device)
 

@@ -12,6 +12,7 @@ from autodo.active.acquisition import ACQUISITIONS
 from autodo.augment.choice import LEARNED
 from autodo.augment.copies import AUGMENTATIONS
 from autodo.augment.dada import SUB_POLICIES, read_table, table_signature
+from autodo.cleaning import ACTIONS as CLEANING_ACTIONS
 from autodo.errors import UserError, joined
 from autodo.losses import PRIOR_CORRECTIONS
 from autodo.tasks import OTHER_TASKS, TASKS
@@ -21,7 +22,8 @@ CONFIG_GROUPS = ("task", "dataset", "model", "aug_model", "los_model", "hyper_op
 # the training settings that mean nothing to the other tasks (each of which has its settings under its name)
 TRAINING_ONLY = {"aug_model.name": "NONE", "los_model.name": "NONE", "los_model.weights": False,
                  "los_model.soft_labels": False, "los_model.prior_correction": "none", "hyper_opt.name": "NONE",
-                 "overfit": False, "oversplit": False, "train_on_valid": False, "head_refit": False}
+                 "overfit": False, "oversplit": False, "train_on_valid": False, "head_refit": False,
+                 "label_cleaning.action": "none"}
 
 
 def _is_number(value):
@@ -50,6 +52,8 @@ SCALAR_RULES = {
     "oversplit": (lambda v: isinstance(v, bool), "true or false"),
     "train_on_valid": (lambda v: isinstance(v, bool), "true or false"),
     "head_refit": (lambda v: isinstance(v, bool), "true or false"),
+    "label_cleaning.action": (lambda v: v in CLEANING_ACTIONS, f"one of {', '.join(CLEANING_ACTIONS)}"),
+    "label_cleaning.folds": (lambda v: _is_int(v) and v >= 2, "an integer >= 2 (cross-validation folds)"),
     "num_workers": (lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
     "eval_batch_size": (lambda v: _is_int(v) and v > 0, "an integer > 0"),
     "dataset.epochs": (lambda v: _is_int(v) and v > 0, "an integer > 0"),

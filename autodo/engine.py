@@ -52,7 +52,8 @@ def train_one_epoch(model, loader, transform, aug_model, loss_model, optimizer, 
 
 def train_plain(cfg, model, loader, transform, device, desc):
     """Train ``model`` on ``loader`` as the Baseline is trained (the data set's epochs, learning rate and schedule),
-    with plain cross-entropy and no augmentation (``transform`` only normalises)."""
+    with plain cross-entropy and no learned augmentation (``transform``: the batch transform, which may normalise only
+    or add the data set's standard augmentation)."""
     from autodo.build import build_optimizer
     from autodo.losses import LossModel
 

@@ -9,6 +9,7 @@ from omegaconf import OmegaConf
 
 from autodo.build import build_run
 from autodo.checkpoint import load_checkpoint, save_checkpoint
+from autodo.cleaning import run_label_issues
 from autodo.engine import evaluate, refit_head, train_one_epoch
 from autodo.hyper.optimizer import hyper_epoch
 from autodo.metrics import hyper_diagnostics, summarize_run
@@ -19,7 +20,8 @@ log = logging.getLogger("autodo")
 def run_experiment(cfg, folder, data_root):
     """Train and evaluate the run ``cfg`` in the run folder ``folder``; return the contents of its ``result.json``."""
     started = time.perf_counter()
-    parts = build_run(cfg, data_root)
+    cleaning, label_issues, cleaning_correction = label_cleaning_cost(cfg, folder, data_root)
+    parts = build_run(cfg, data_root, label_issues=label_issues)
     folder.write_split(parts.data.record)
     if parts.policy_table is not None:
         folder.write_policy(parts.policy_table.record())
@@ -40,9 +42,10 @@ def run_experiment(cfg, folder, data_root):
         **summarize_run(history, cfg.dataset.num_classes),
         **refit,
         **search,
+        **cleaning,
         # the epochs' own times, so that a resumed run does not count the time it lay dead
         "wall_time_s": setup_time + sum(row["epoch_time_s"] for row in history) + refit.get("head_refit_time_s", 0)
-        + search_correction,
+        + search_correction + cleaning_correction,
     }
     folder.write_result(result)
     return result
@@ -56,6 +59,19 @@ def policy_search_cost(table):
         return {}, 0.0
     return {"search_time_s": table.search_time_s, "search_cached": table.cached}, \
         table.search_time_s - table.obtained_in_s
+
+
+def label_cleaning_cost(cfg, folder, data_root):
+    """A confident-learning run's label issues (autodo.cleaning), what result.json says of them, and the time to
+    add to the run's setup time for them: their whole cost, once, in place of this launch's share of it (none when
+    they were found before, the folds not yet done when it was requeued)."""
+    if cfg.label_cleaning.action == "none":
+        return {}, None, 0.0
+    started = time.perf_counter()
+    issues = run_label_issues(cfg, folder, data_root)
+    this_launch = time.perf_counter() - started
+    reported = {"cleaning_time_s": issues.time_s, "label_issues": len(issues.positions)}
+    return reported, issues, issues.time_s - this_launch
 
 
 def resume(folder, parts):

@@ -124,10 +124,18 @@ def final_test_features(run_dir, data_root=None, device="cpu", iteration=None):
         from autodo.augment.dada import PolicyTable, read_table
         from autodo.build import build_run
         from autodo.checkpoint import load_checkpoint
+        from autodo.cleaning import read_label_issues
+        from autodo.errors import UserError
 
         # a DADA run's table as the run applied it (its policy.json): no search again, no file to find
         table = PolicyTable(read_table(folder.policy), str(folder.policy)) if cfg.aug_model.name == "DADA" else None
-        parts = build_run(cfg, data_root, table)
+        # and the train labels a confident-learning run cleaned, as it found them
+        issues = None
+        if cfg.get("label_cleaning", {}).get("action", "none") != "none":
+            if not folder.cleaning.exists():
+                raise UserError(f"{folder.cleaning} is missing: the run's cleaned train set cannot be rebuilt")
+            issues = read_label_issues(folder.cleaning)
+        parts = build_run(cfg, data_root, table, issues)
         load_checkpoint(folder.checkpoint, parts.state(), parts.data.generators, parts.device)
         model, data, device = parts.model, parts.data, parts.device
     model.eval()

@@ -14,9 +14,10 @@ CONFIG_COLUMNS = {
     "los_model": ("los_model", "name"), "hyper_opt": ("hyper_opt", "name"),
     "ir": ("ir",), "nr": ("nr",), "sr": ("sr",), "seed": ("seed",),
     "train_on_valid": ("train_on_valid",), "head_refit": ("head_refit",),
+    "label_cleaning": ("label_cleaning", "action"),
 }
 # top-level settings that runs written before they existed lack: their value then
-CONFIG_DEFAULTS = {"train_on_valid": False, "head_refit": False}
+CONFIG_DEFAULTS = {"train_on_valid": False, "head_refit": False, "label_cleaning": {"action": "none"}}
 METRIC_COLUMNS = ["epochs", "test_acc_final", "test_acc_best", "test_acc_at_best_valid", "majority_acc",
                   "minority_acc", "minority_acc_best", "minority_acc_at_best_valid", "wall_time_s"]
 # (accuracy over all classes, accuracy of the minority classes) under each selection rule
@@ -121,7 +122,8 @@ def label_runs(runs):
     otherwise share a row) and a ``cell`` column (data set IR-NR, SR)."""
     runs = runs.assign(
         method=[method_name(*key) for key in zip(runs["aug_model"], runs["los_model"], runs["hyper_opt"],
-                                                 runs["train_on_valid"], runs["head_refit"], runs["aug_policy"])],
+                                                 runs["train_on_valid"], runs["head_refit"], runs["label_cleaning"],
+                                                 runs["aug_policy"])],
         cell=[cell_name(*key) for key in zip(runs["dataset"], runs["ir"], runs["nr"], runs["sr"])],
     )
     return runs.assign(method=_variants(runs)) if len(runs) else runs

@@ -17,6 +17,8 @@ ways (``launch.py`` and ``launch.py method=baseline``) is therefore one folder, 
 | ``checkpoint.pt`` | everything needed to continue the run exactly |
 | ``tb/`` | TensorBoard scalars |
 | ``policy.json`` | ``aug_model=DADA``: the table applied (a table file itself), and what its search cost |
+| ``cleaning_folds.pt`` | ``label_cleaning``: the out-of-sample probabilities of the cross-validation folds done |
+| ``cleaning.json`` | ``label_cleaning``: the train labels found wrong, the class predicted for each, what it cost |
 | ``selection.json`` | ``task=subsample``: the points augmented, with their scores |
 | ``models/`` | ``task=active_learning``: each trained model's weights, ``iteration<k>.pt`` |
 | ``result.json`` | written last: the run is finished |
@@ -37,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autodo.errors import UserError
-from autodo.io import atomic_write_bytes, atomic_write_json, atomic_write_jsonl
+from autodo.io import atomic_torch_save, atomic_write_bytes, atomic_write_json, atomic_write_jsonl
 from autodo.tasks import task_identity, task_of, task_slug
 
 RUN_JSON = "run.json"
@@ -49,6 +51,8 @@ CHECKPOINT = "checkpoint.pt"
 TENSORBOARD = "tb"
 RESULT = "result.json"
 POLICY = "policy.json"  # aug_model=DADA: the table applied
+CLEANING_FOLDS = "cleaning_folds.pt"  # label_cleaning: the folds' out-of-sample probabilities, as each is done
+CLEANING = "cleaning.json"  # label_cleaning: the train labels found wrong
 SELECTION = "selection.json"  # task=subsample: the points augmented, their scores and rounds
 MODELS = "models"  # task=active_learning: the weights of the model of each iteration
 LOCK = ".lock"  # held by the process that trains the run
@@ -59,7 +63,8 @@ NON_RESULT_KEYS = ("data_root", "out_dir", "device", "num_workers", "eval_batch_
                    "dataset.system_dir")
 # the numbers of result.json, each a number when present
 RESULT_NUMBERS = ("epochs", "test_acc", "test_acc_final", "test_acc_best", "test_acc_at_best_valid", "majority_acc",
-                  "minority_acc", "minority_acc_best", "minority_acc_at_best_valid", "wall_time_s", "search_time_s")
+                  "minority_acc", "minority_acc_best", "minority_acc_at_best_valid", "wall_time_s", "search_time_s",
+                  "cleaning_time_s")
 # the number every finished run of a task has
 HEADLINE_NUMBER = {"train": "test_acc_final", "subsample": "test_acc", "active_learning": "test_acc"}
 
@@ -161,6 +166,20 @@ class RunFolder:
     def write_policy(self, record):
         atomic_write_json(self.policy, record)
 
+    @property
+    def cleaning(self):
+        return self.path / CLEANING
+
+    def write_cleaning(self, record):
+        atomic_write_json(self.cleaning, record)
+
+    @property
+    def cleaning_folds(self):
+        return self.path / CLEANING_FOLDS
+
+    def write_cleaning_folds(self, saved):
+        atomic_torch_save(self.cleaning_folds, saved)
+
     def write_selection(self, record):
         atomic_write_json(self.path / SELECTION, record)
 
@@ -183,9 +202,9 @@ class RunFolder:
             yield self
 
     def discard(self):
-        """After a failure: remove the folder if this process created it and it holds no trained epoch yet;
+        """After a failure: remove the folder if this process created it and it holds no trained epoch (nor fold) yet;
         otherwise leave everything as it is (an invocation removes only what it created, and never progress)."""
-        if self.created and not self.checkpoint.exists():
+        if self.created and not self.checkpoint.exists() and not self.cleaning_folds.exists():
             shutil.rmtree(self.path, ignore_errors=True)
 
     # ---------- reading ----------

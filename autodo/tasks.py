@@ -34,6 +34,8 @@ def task_identity(config):
     from autodo.augment.choice import augmentation_identity
 
     config.pop("task", None)  # a training run is identified as it was before tasks existed
+    if config.get("label_cleaning", {}).get("action", "none") == "none":  # and before confident learning did
+        config.pop("label_cleaning", None)
     return augmentation_identity(config)
 
 
@@ -45,10 +47,14 @@ def task_slug(config):
 
 
 def check_task(cfg, data_root):
-    """The checks of ``cfg`` that need its data or model (a budget above the train set's size), before anything is
-    written."""
+    """The checks of ``cfg`` that need its data or model (a budget above the train set's size, more folds than
+    confident learning can fill), before anything is written."""
     if cfg.task != "train":
         task_module(cfg.task).check(cfg, data_root)
+    elif cfg.label_cleaning.action != "none":
+        from autodo.cleaning import check
+
+        check(cfg, data_root)
 
 
 def run_task(cfg, folder, data_root):

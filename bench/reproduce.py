@@ -31,12 +31,14 @@ from autodo.io import atomic_write_bytes  # noqa: E402
 from autodo.results import cell_name, label_runs, load_runs, summary_table  # noqa: E402
 
 # the biased cell and the clean one; the clean cell keeps half of the train split (25,000 images, as many as the
-# biased cell's 25,250), which keeps four seeds of every row within 2 hours on 2 cores
+# biased cell's 25,250), which kept four seeds of every row within 2 hours on 2 cores (before confident learning's
+# rows, each of which trains its folds' models too: about 4 Baselines a run at label_cleaning.folds=4)
 CELLS = ({"ir": 100, "nr": 0.1}, {"ir": 1, "nr": 0.0, "sr": 0.5})
 FULL = "lambda^{A,W,S}"
 FIXED_POLICIES = ("RAA", "FAA", "TrivialAugment", "DADA (searched here)")
 HONEST_BASELINES = ("logit-adjusted CE", "class-balanced CE", "Baseline + valid in train",
-                    "Baseline + head refit on valid", "lambda^{A,W,S} frozen (no hyper steps)")
+                    "Baseline + head refit on valid", "Baseline + confident learning (remove)",
+                    "Baseline + confident learning (relabel)", "lambda^{A,W,S} frozen (no hyper steps)")
 AUTODO_ROWS = (FULL, "lambda^{A,W,S} UNROLL", "lambda^{A,W,S} + head refit on valid",
                "lambda^{A,W,S} + valid in train")
 PAPER_CHAIN = ("Baseline", "lambda^A_SHA", "lambda^A", "lambda^{A,W}", FULL)  # each part adds, says the paper

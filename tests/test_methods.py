@@ -125,5 +125,5 @@ def test_every_method_preset_is_in_the_table_that_names_run_folders():
         for name, settings in PRESETS.items():
             cfg = compose("config", overrides=[f"method={name}"])
             composed = (cfg.aug_model.name, cfg.los_model.name, cfg.hyper_opt.name, cfg.train_on_valid,
-                        cfg.head_refit)
+                        cfg.head_refit, cfg.label_cleaning.action)
             assert composed == settings and method_slug(*composed) == name

@@ -109,6 +109,20 @@ def with_valid_in_train(split, clean_labels):
     )
 
 
+def with_labels_cleaned(split, positions, predicted, action):
+    """The confident-learning baseline (autodo.cleaning): the train samples at ``positions`` (in the train subset)
+    dropped (``remove``) or given the ``predicted`` labels (``relabel``); ``relabelled`` still marks the noise."""
+    if action == "relabel":
+        labels = split.train_labels.clone()
+        labels[positions] = predicted
+        return BiasedSplit(valid_indices=split.valid_indices, train_indices=split.train_indices, train_labels=labels,
+                           relabelled=split.relabelled)
+    keep = torch.ones(len(split.train_indices), dtype=torch.bool)
+    keep[positions] = False
+    return BiasedSplit(valid_indices=split.valid_indices, train_indices=split.train_indices[keep],
+                       train_labels=split.train_labels[keep], relabelled=split.relabelled[keep])
+
+
 def split_cache_path(data_root, dataset, seed, ir, nr, sr):
     return Path(data_root) / dataset / f"run{seed}" / f"split_ir{ir:g}_sr{sr:g}_nr{nr:g}.pt"
 

@@ -4,7 +4,8 @@ from dataclasses import dataclass
 
 import torch
 
-from autodo.data.bias import load_or_build_split, split_record, with_valid_in_train, without_split
+from autodo.data.bias import (load_or_build_split, split_record, with_labels_cleaned, with_valid_in_train,
+                              without_split)
 from autodo.data.datasets import LabelledSubset, make_loader
 from autodo.data.sources import load_source
 from autodo.data.transforms import BatchTransform, build_item_transforms, build_train_transform
@@ -33,14 +34,17 @@ def _compose(*transforms):
     return v2.Compose(transforms) if transforms else None
 
 
-def build_run_data(cfg, data_root, device, augmentation):
+def build_run_data(cfg, data_root, device, augmentation, label_issues=None):
     """The loaders of the run ``cfg``; ``augmentation`` (autodo.augment.choice) puts its per-image policy in the
-    train loader and its colour ops in the train transform."""
+    train loader and its colour ops in the train transform; the train labels found wrong (``label_issues``, an
+    autodo.cleaning.LabelIssues) are removed or relabelled as ``label_cleaning.action`` says."""
     dataset_cfg = cfg.dataset
     train_source, test_source = load_source(dataset_cfg, data_root)
     split = load_or_build_split(train_source.labels, dataset_cfg, data_root, cfg.ir, cfg.nr, cfg.sr, cfg.seed)
     if cfg.oversplit:
         split = without_split(split, train_source.labels)
+    if label_issues is not None:
+        split = with_labels_cleaned(split, label_issues.positions, label_issues.predicted, cfg.label_cleaning.action)
     if cfg.train_on_valid:
         split = with_valid_in_train(split, train_source.labels)
 

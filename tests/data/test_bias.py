@@ -8,7 +8,8 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from autodo.data.bias import build_biased_split, load_or_build_split, split_cache_path, split_record
+from autodo.data.bias import (BiasedSplit, build_biased_split, load_or_build_split, split_cache_path, split_record,
+                              with_labels_cleaned)
 from autodo.errors import UserError
 
 # 10 classes of 100 samples each
@@ -152,3 +153,15 @@ def test_with_valid_in_train_adds_the_clean_validation_samples():
     assert torch.equal(both.train_labels[len(s.train_labels):], torch.from_numpy(LABELS)[s.valid_indices])
     assert torch.equal(both.valid_indices, s.valid_indices)
     assert int(both.relabelled.sum()) == int(s.relabelled.sum()) and len(both.relabelled) == len(both.train_indices)
+
+
+def test_labels_found_wrong_are_dropped_or_set_to_the_prediction():
+    split = BiasedSplit(valid_indices=torch.tensor([0, 1]), train_indices=torch.tensor([5, 6, 7, 8]),
+                        train_labels=torch.tensor([1, 2, 3, 4]), relabelled=torch.tensor([False, True, False, True]))
+    removed = with_labels_cleaned(split, torch.tensor([1, 3]), torch.tensor([9, 9]), "remove")
+    assert removed.train_indices.tolist() == [5, 7] and removed.train_labels.tolist() == [1, 3]
+    assert removed.relabelled.tolist() == [False, False] and removed.valid_indices.tolist() == [0, 1]
+    relabelled = with_labels_cleaned(split, torch.tensor([1, 3]), torch.tensor([0, 7]), "relabel")
+    assert relabelled.train_indices.tolist() == [5, 6, 7, 8] and relabelled.train_labels.tolist() == [1, 0, 3, 7]
+    assert relabelled.relabelled.tolist() == [False, True, False, True]
+    assert split.train_labels.tolist() == [1, 2, 3, 4]  # the split itself is left as it was

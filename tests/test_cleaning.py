@@ -1,0 +1,192 @@
+"""Confident learning (autodo.cleaning): end to end on digits, the cleaned split, resume of the folds, identity."""
+
+import json
+
+import pytest
+import torch
+from omegaconf import OmegaConf
+
+from autodo.run_folder import RunFolder
+from conftest import launch, run_config, run_dirs
+
+NOISY = ["dataset=digits", "ir=1", "nr=0.3", "dataset.epochs=8", "label_cleaning.folds=3", "device=cpu"]
+
+
+@pytest.fixture(scope="module")
+def cleaned_runs(tmp_path_factory):
+    """The Baseline and confident learning (remove) on one noisy digits cell."""
+    cwd = tmp_path_factory.mktemp("cleaning")
+    launch("-m", *NOISY, "method=baseline,confident_learning", cwd=cwd)
+    folders = {json.loads((path / "result.json").read_text())["config"]["label_cleaning"]["action"]: path
+               for path in run_dirs(cwd / "outputs")}
+    return cwd, folders
+
+
+def test_the_labels_found_are_mostly_wrong_and_the_run_trains_without_them(cleaned_runs):
+    _, folders = cleaned_runs
+    record = json.loads((folders["remove"] / "cleaning.json").read_text())
+    split = json.loads((folders["remove"] / "split.json").read_text())
+    baseline_split = json.loads((folders["none"] / "split.json").read_text())
+    result = json.loads((folders["remove"] / "result.json").read_text())
+    # out-of-sample predictions find the noise: far more of the labels found are wrong than the 27% of all labels
+    # that are (probabilities put at the wrong positions would find wrong labels at that rate)
+    assert record["found"] >= 0.5 * record["wrong"]
+    assert record["found_wrong"] >= 0.7 * record["found"]
+    assert record["wrong"] == sum(given != clean for given, clean in zip(*_train_labels(folders["none"])))
+    assert split["train_size"] == baseline_split["train_size"] - record["found"]
+    assert result["label_issues"] == record["found"] and result["cleaning_time_s"] == record["time_s"] > 0
+    # the cleaning's cost counted once: beside the epochs, only the run's own set-up
+    epochs = sum(row["epoch_time_s"] for row in map(json.loads, (folders["remove"] / "metrics.jsonl").open()))
+    assert 0 < result["wall_time_s"] - epochs - record["time_s"] < 0.5 * record["time_s"]
+    assert not (folders["none"] / "cleaning.json").exists()
+
+
+def test_relabel_keeps_every_sample_and_sets_the_predicted_class(cleaned_runs):
+    _, folders = cleaned_runs
+    record = json.loads((folders["remove"] / "cleaning.json").read_text())
+    assert record["predicted_right"] > 0.7 * record["found_wrong"]
+    given, clean = _train_labels(folders["none"])
+    relabelled, _ = _train_labels(folders["remove"], action="relabel")
+    expected = given.clone()
+    expected[record["positions"]] = torch.tensor(record["predicted"])
+    assert torch.equal(relabelled, expected)
+    fixed = (relabelled == clean).sum() - (given == clean).sum()
+    assert fixed == record["predicted_right"] - (record["found"] - record["found_wrong"])
+    assert fixed > 0.5 * record["found_wrong"]
+
+
+def test_the_rows_are_named_and_the_run_folder_rebuilds_the_cleaned_model(cleaned_runs):
+    from autodo.figures import final_test_features
+    from autodo.results import label_runs, load_runs
+
+    cwd, folders = cleaned_runs
+    runs, _ = load_runs([cwd / "outputs"])
+    assert sorted(label_runs(runs)["method"]) == ["Baseline", "Baseline + confident learning (remove)"]
+    result = json.loads((folders["remove"] / "result.json").read_text())
+    _, predictions, labels = final_test_features(folders["remove"], cwd / "local_data", torch.device("cpu"))
+    assert 100 * (predictions == labels).mean() == pytest.approx(result["test_acc_final"])
+
+
+def test_a_requeued_run_trains_no_fold_again_and_ends_the_same(cleaned_runs, tmp_path, monkeypatch):
+    import autodo.cleaning as cleaning
+    from autodo.run_folder import open_run
+
+    cwd, folders = cleaned_runs
+    cfg = _config(folders["remove"])
+    trained = []
+
+    def fold_probabilities(cfg, data, fit, held_out, device, desc):  # a stand-in model: sure of the given label
+        trained.append(desc)
+        labels = data.train_loader.dataset.labels[held_out]
+        return torch.nn.functional.one_hot(labels, cfg.dataset.num_classes).float() * 0.9 + 0.01
+
+    def killed_after_two_folds(*args):
+        if len(trained) == 2:
+            raise KeyboardInterrupt
+        return fold_probabilities(*args)
+
+    config = RunFolder(folders["remove"]).read_result()["config"]
+    whole, requeued = open_run(config, tmp_path / "whole"), open_run(config, tmp_path / "requeued")
+    monkeypatch.setattr(cleaning, "_fold_probabilities", fold_probabilities)
+    cleaning.run_label_issues(cfg, whole, cwd / "local_data")
+    trained.clear()
+    monkeypatch.setattr(cleaning, "_fold_probabilities", killed_after_two_folds)
+    with pytest.raises(KeyboardInterrupt):
+        cleaning.run_label_issues(cfg, requeued, cwd / "local_data")
+    saved = torch.load(requeued.cleaning_folds)
+    assert not requeued.cleaning.exists() and saved["done"] == [0, 1]
+    requeued.write_cleaning_folds({**saved, "time_s": 1000.0})  # as if the first launch's two folds took that long
+    monkeypatch.setattr(cleaning, "_fold_probabilities", fold_probabilities)
+    issues = cleaning.run_label_issues(cfg, requeued, cwd / "local_data")
+    assert trained == ["confident learning: fold 1/3", "confident learning: fold 2/3", "confident learning: fold 3/3"]
+    assert torch.equal(torch.load(requeued.cleaning_folds)["probabilities"],
+                       torch.load(whole.cleaning_folds)["probabilities"])
+    assert issues.positions.tolist() == json.loads(requeued.cleaning.read_text())["positions"] == []  # all trusted
+    assert 1000 < issues.time_s < 1000 + json.loads(whole.cleaning.read_text())["time_s"] + 60
+    trained.clear()
+    assert cleaning.run_label_issues(cfg, requeued, cwd / "local_data").positions.tolist() == [] and trained == []
+
+
+def test_the_validation_set_never_joins_the_cross_validation(cleaned_runs, tmp_path, monkeypatch):
+    import autodo.cleaning as cleaning
+    from autodo.run_folder import open_run
+
+    cwd, folders = cleaned_runs
+    cfg = _config(folders["remove"])
+    cfg.train_on_valid = True
+    sizes = []
+    monkeypatch.setattr(cleaning, "_fold_probabilities", lambda cfg, data, fit, held_out, device, desc:
+                        sizes.append(len(fit) + len(held_out)) or torch.full((len(held_out), 10), 0.1))
+    folder = open_run(OmegaConf.to_container(cfg), tmp_path)
+    cleaning.run_label_issues(cfg, folder, cwd / "local_data")
+    split = json.loads((folders["none"] / "split.json").read_text())
+    assert sizes == [split["train_size"]] * 3
+
+
+def test_more_folds_than_the_largest_class_is_one_line(tmp_path):
+    proc = launch("dataset=digits", "method=confident_learning", "label_cleaning.folds=1000", cwd=tmp_path,
+                  check=False)
+    assert proc.returncode == 2 and proc.stderr.strip().splitlines() == [
+        "error: label_cleaning.folds=1000 is not allowed: the train subset's largest class has 116 samples (folds "
+        "must be at most that)"]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_label_cleaning_is_in_a_run_s_identity_only_when_it_cleans():
+    from autodo.run_folder import signature
+
+    baseline = signature(run_config())
+    assert signature(run_config(label_cleaning={"action": "none", "folds": 7})) == baseline  # folders kept
+    removing = signature(run_config(label_cleaning={"action": "remove", "folds": 4}))
+    assert removing != baseline
+    assert signature(run_config(label_cleaning={"action": "remove", "folds": 5})) != removing
+    assert signature(run_config(label_cleaning={"action": "relabel", "folds": 4})) != removing
+
+
+@pytest.mark.parametrize("override, message", [
+    ("label_cleaning.action=prune", "label_cleaning.action='prune' is not allowed: label_cleaning.action must be one "
+                                    "of none, remove, relabel"),
+    ("label_cleaning.folds=1", "label_cleaning.folds=1 is not allowed: label_cleaning.folds must be an integer >= 2 "
+                                "(cross-validation folds)"),
+])
+def test_bad_label_cleaning_settings_get_one_line_and_write_nothing(tmp_path, override, message):
+    proc = launch("dataset=digits", override, cwd=tmp_path, check=False)
+    assert proc.returncode == 2 and proc.stderr.strip().splitlines() == [f"error: {message}"]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_label_cleaning_is_a_setting_of_training_runs_only(tmp_path):
+    proc = launch("task=active_learning", "dataset=digits", "label_cleaning.action=remove", cwd=tmp_path, check=False)
+    assert proc.returncode == 2 and "label_cleaning.action='remove' is not allowed with task=active_learning" in \
+        proc.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def _train_labels(run_dir, action=None):
+    """The labels a run trained on (or would have, with ``label_cleaning.action``) and their clean labels, rebuilt
+    from its folder (data under its out_dir's)."""
+    from autodo.augment.choice import Augmentation
+    from autodo.cleaning import read_label_issues
+    from autodo.data.pipeline import build_run_data
+
+    folder = RunFolder(run_dir)
+    issues = read_label_issues(folder.cleaning) if folder.cleaning.exists() else None
+    cfg = _config(run_dir)
+    if action is not None:
+        cfg.label_cleaning.action = action
+    data = build_run_data(cfg, run_dir.parent.parent / "local_data", torch.device("cpu"), Augmentation("NONE"), issues)
+    return data.train_loader.dataset.labels, data.clean_train_labels
+
+
+def _config(run_dir):
+    return OmegaConf.create(RunFolder(run_dir).read_result()["config"])
+
+
+def test_a_damaged_cleaning_file_is_one_line(tmp_path):
+    from autodo.cleaning import read_label_issues
+    from autodo.errors import UserError
+
+    path = tmp_path / "cleaning.json"
+    path.write_text('{"positions": [1, 2]')
+    with pytest.raises(UserError, match="cleaning.json is unreadable .JSONDecodeError.: delete it"):
+        read_label_issues(path)
