@@ -10,7 +10,7 @@ alone, in the asked format; counts, the runs and the folders not counted (with t
     python aggregate.py outputs/
     python aggregate.py outputs/ --select best_valid --minority --format markdown
     python aggregate.py outputs/ --format latex > table.tex
-    python aggregate.py outputs/ --figures                        # + learning curves, per-class accuracy
+    python aggregate.py outputs/ --figures                        # + learning curves, per-class, lambda per epoch
     python aggregate.py outputs/ --inspect outputs/<run folder>   # + confusion matrix, t-SNE
     python aggregate.py outputs/ --task subsample --figures       # + accuracy against budget
     python aggregate.py outputs/ --task subsample --augmented wrong  # which points the policies augment
@@ -88,7 +88,8 @@ def main(argv=None):
                              "(standard error)")
     parser.add_argument("--runs-csv", help="also write the one-line-per-run table to this CSV file")
     parser.add_argument("--figures", action="store_true",
-                        help="also draw the learning curves and per-class accuracy into <first folder>/figures/")
+                        help="also draw the learning curves, per-class accuracy and (for runs that log them) lambda's "
+                             "diagnostics per epoch into <first folder>/figures/")
     parser.add_argument("--inspect", action="append", default=[], metavar="RUN_DIR",
                         help="also draw this finished run's confusion matrix and t-SNE of its test features into "
                              "<first folder>/figures/ (repeatable)")
@@ -236,6 +237,8 @@ def draw_figures(runs, args):
             if len(runs):
                 draw(runs, os.path.join(folder, name))
                 written.append(os.path.join(folder, name))
+        if len(runs) and figures.lambda_diagnostics(runs, os.path.join(folder, "lambda_diagnostics.png")):
+            written.append(os.path.join(folder, "lambda_diagnostics.png"))
     written.extend(inspect_runs(args, folder))
     say("figures: " + ", ".join(map(str, written)))
 

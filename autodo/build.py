@@ -11,6 +11,7 @@ from autodo.augment.dada import run_table
 from autodo.data.pipeline import RunData, build_run_data
 from autodo.hyper.optimizer import HyperOptimizer, steps_per_pass
 from autodo.losses import LossModel
+from autodo.methods import PAPER_SMOOTHING
 from autodo.models import build_classifier
 from autodo.schedule import WarmupCosine, hyper_schedule
 
@@ -76,16 +77,19 @@ def build_run(cfg, data_root, table=None, label_issues=None):
     train_labels = data.train_loader.dataset.labels
     loss_model = LossModel(train_labels, num_classes, cfg.los_model.weights, cfg.los_model.soft_labels,
                            symmetric=cfg.ir > 1 or cfg.nr > 0,
-                           prior_correction=cfg.los_model.prior_correction).to(device)
+                           prior_correction=cfg.los_model.prior_correction,
+                           smoothing=cfg.los_model.get("smoothing", PAPER_SMOOTHING)).to(device)
     aug_model = augmentation.learned_model(len(train_labels))
     if aug_model is not None:
         aug_model.to(device)
 
     hyper, (start_epoch, warmup_epochs) = None, hyper_schedule(cfg.dataset)
     if cfg.hyper_opt.name != "NONE":
-        lambdas = [*loss_model.parameters(), *(aug_model.parameters() if aug_model is not None else [])]
+        tables = {"weights": [loss_model.weight_logits], "soft_labels": [loss_model.label_logits],
+                  "augment": list(aug_model.parameters()) if aug_model is not None else []}
+        tables = {name: [p for p in parameters if p is not None] for name, parameters in tables.items()}
         steps = steps_per_pass(data.hyper_train_loader, cfg.hyper_opt.pass_fraction)
-        hyper = HyperOptimizer(cfg.hyper_opt, lambdas, cfg.dataset.hyper_lr,
+        hyper = HyperOptimizer(cfg.hyper_opt, tables, cfg.dataset.hyper_lr,
                                total_steps=(cfg.dataset.epochs - start_epoch) * steps,
                                warmup_steps=warmup_epochs * steps)
     return RunParts(device=device, amp=amp, data=data, model=model, optimizer=optimizer, scheduler=scheduler,

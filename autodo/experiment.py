@@ -97,7 +97,7 @@ def train(cfg, folder, parts, history):
             lr = parts.optimizer.param_groups[0]["lr"]
             row = {"epoch": epoch + 1, "lr": lr}
             if parts.hyper is not None and epoch >= parts.hyper_start_epoch:
-                row["hyper_lr"] = parts.hyper.optimizer.param_groups[0]["lr"]
+                row["hyper_lr"] = parts.hyper.learning_rate()
                 row.update(hyper_epoch(parts.hyper, model, data, parts.aug_model, parts.loss_model, parts.device, lr))
                 row["hyper_time_s"] = time.perf_counter() - epoch_start
             train = train_one_epoch(model, data.train_loader, data.train_transform, parts.aug_model,

@@ -3,6 +3,9 @@
 - ``learning_curves.png``: test error and train loss per epoch, mean and a ±1 std band over seeds, a line per
   method and a column per data set and IR-NR (from each run's ``metrics.jsonl``);
 - ``per_class_accuracy.png``: final test accuracy per class, mean over seeds, a bar per method;
+- ``lambda_diagnostics.png``: what lambda learns, per epoch (autodo.metrics.hyper_diagnostics), mean and a ±1 std
+  band over seeds: whether low weights find the wrong labels, what the soft labels correct and break, how far each
+  table moved, and how much of the noise the network memorised;
 - for chosen runs, ``confusion_<run>.png`` (the final model's test confusion matrix) and ``tsne_<run>.png`` (a
   t-SNE of its test features, coloured by class, as the reference's feature-density figures).
 """
@@ -64,11 +67,15 @@ def _panels(cells, rows, height=3.2):
     return figure, {cell: axes[:, i] for i, cell in enumerate(cells)}
 
 
+def _colours(labels):
+    """A colour per label, the same in every panel: tab20, then tab20b (distinct for up to 40)."""
+    return {label: (plt.cm.tab20 if i < 20 else plt.cm.tab20b)(i % 20) for i, label in enumerate(labels)}
+
+
 def learning_curves(runs, path):
     groups = list(_method_groups(runs))
     figure, panels = _panels(sorted({cell for cell, _, _ in groups}), rows=2)
-    # a colour per method, the same in every panel (tab20: distinct for up to 20 methods)
-    colours = {label: plt.cm.tab20(i % 20) for i, label in enumerate(dict.fromkeys(g[1] for g in groups))}
+    colours = _colours(dict.fromkeys(g[1] for g in groups))
     handles = {}
     for cell, label, rows in groups:
         error_axis, loss_axis = panels[cell]
@@ -89,17 +96,73 @@ def learning_curves(runs, path):
     _save(figure, path)
 
 
+# the rows of lambda_diagnostics.png: (y label, the lines: (metrics.jsonl key, line style, scale)); a method's line
+# is drawn when every epoch of each of its runs logs the key (the loss weights' need WGHT or BOTH, the wrong labels'
+# a noisy cell)
+DIAGNOSTICS = (
+    ("AUROC of low weight against\nthe wrong labels, within class", (("weight_noise_auroc_within_class", "-", 1),)),
+    ("soft labels: wrong labels corrected\n(solid), right ones broken (dashed), %",
+     (("soft_corrected", "-", 100), ("soft_broken", "--", 100))),
+    ("weights' logit change: mean (solid),\nstd over samples (dashed)",
+     (("weight_logit_shift_mean", "-", 1), ("weight_logit_shift_std", "--", 1))),
+    ("soft labels' logit change (L2):\nmean (solid), std (dashed)",
+     (("soft_logit_shift_mean", "-", 1), ("soft_logit_shift_std", "--", 1))),
+    ("augmentation's logit change (L2):\nmean (solid), std (dashed)",
+     (("aug_logit_shift_mean", "-", 1), ("aug_logit_shift_std", "--", 1))),
+    ("train accuracy on the wrong\nlabels (%): memorisation", (("train_acc_wrong_labels", "-", 1),)),
+)
+
+
+def lambda_diagnostics(runs, path):
+    """Draw ``lambda_diagnostics.png`` (a row per ``DIAGNOSTICS`` entry that some method logs, a column per cell) at
+    ``path``; return what was drawn, ``{(row label, cell, method, key): (mean, std) over seeds per epoch}``, empty
+    (and nothing written) when no run logs any of it."""
+    drawn = {}
+    for cell, method, rows in _method_groups(runs):
+        logged = [RunFolder(d).read_metrics() for d in rows["run_dir"]]
+        for label, lines in DIAGNOSTICS:
+            for key, _, scale in lines:
+                if not all(key in row for run in logged for row in run):
+                    continue
+                values = scale * np.array([[row[key] for row in run] for run in logged], dtype=float).T
+                std = values.std(1, ddof=1) if values.shape[1] > 1 else np.zeros(len(values))
+                drawn[(label, cell, method, key)] = (values.mean(1), std)
+    if not drawn:
+        return drawn
+    labels = [label for label, _ in DIAGNOSTICS if any(key[0] == label for key in drawn)]
+    figure, panels = _panels(sorted({key[1] for key in drawn}), rows=len(labels), height=2.6)
+    colours = _colours(dict.fromkeys(key[2] for key in drawn))
+    styles = {key: style for _, lines in DIAGNOSTICS for key, style, _ in lines}
+    handles = {}
+    for (label, cell, method, key), (mean, std) in drawn.items():
+        axis = panels[cell][labels.index(label)]
+        epochs = np.arange(1, len(mean) + 1)
+        (line,) = axis.plot(epochs, mean, styles[key], color=colours[method])
+        axis.fill_between(epochs, mean - std, mean + std, color=colours[method], alpha=0.15)
+        handles.setdefault(method, line)
+    for cell, axes in panels.items():
+        for axis, label in zip(axes, labels):
+            axis.set(ylabel=label)
+        axes[0].set(title=cell)
+        axes[-1].set(xlabel="epoch")
+    figure.tight_layout()
+    figure.legend(handles.values(), handles.keys(), loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize="small")
+    _save(figure, path)
+    return drawn
+
+
 def per_class_accuracy(runs, path):
     groups = list(_method_groups(runs))
     figure, panels = _panels(sorted({cell for cell, _, _ in groups}), rows=1, height=4.0)
     methods = list(dict.fromkeys(label for _, label, _ in groups))
+    colours = _colours(methods)
     width = 0.8 / len(methods)
     for cell, label, rows in groups:
         results = [RunFolder(d).read_result() for d in rows["run_dir"]]
         accuracy = np.mean([r["test_per_class_acc"] for r in results], axis=0)
         classes = np.arange(len(accuracy))
         offset = width * (methods.index(label) - (len(methods) - 1) / 2)  # the group centred on its class
-        panels[cell][0].bar(classes + offset, accuracy, width, label=f"{label} ({len(rows)})")
+        panels[cell][0].bar(classes + offset, accuracy, width, color=colours[label], label=f"{label} ({len(rows)})")
     for cell, (axis,) in panels.items():
         # the legend sits above the bars, in headroom over 100 %
         axis.set(title=cell, xlabel="class", ylabel="final test accuracy (%)", ylim=(0, 125), yticks=range(0, 101, 20))

@@ -11,6 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from autodo.methods import PAPER_SMOOTHING
+
 _SOFTPLUS_AT_ZERO = math.log(2.0)
 PRIOR_CORRECTIONS = ("none", "logit_adjust", "balance")  # los_model.prior_correction
 
@@ -30,7 +32,7 @@ class LossModel(nn.Module):
     """
 
     def __init__(self, labels, num_classes, learn_weights, learn_soft_labels, symmetric, prior_correction="none",
-                 smoothing=0.05):
+                 smoothing=PAPER_SMOOTHING):
         super().__init__()
         labels = torch.as_tensor(labels, dtype=torch.long)
         self.symmetric = symmetric
@@ -48,7 +50,8 @@ class LossModel(nn.Module):
 
     def start_label_logits(self):
         """The soft labels' start: softmax(d (onehot - 1/2)) with d = ln(1 - C + C/eps) is the given label
-        smoothed by eps."""
+        smoothed by eps (0 < eps < 1: the given label gets 1 - eps + eps/C, every other eps/C). The gap d between
+        the given label's logit and the others' is what the hyper steps must close to change the hard label."""
         scale = math.log(1 - self.num_classes + self.num_classes / self.smoothing)
         return scale * (F.one_hot(self.given_labels, self.num_classes).float() - 0.5)
 

@@ -48,9 +48,9 @@ def hyper_diagnostics(loss_model, aug_model, given_labels, clean_labels, num_cla
     """What lambda has learned: mean loss weight of the majority and minority classes (by given label); how well
     low weights point at the wrong labels (AUROC), over all samples and within each given class (mean over the
     classes that hold wrong and right labels: the overall AUROC mixes in the class prior); the share of wrong
-    labels the soft labels corrected and of right ones they broke; how far each table has moved from its start
-    (mean and std over samples: the weights' logits, the L2 change of each soft label's and each augmentation
-    row's logits); and the mean augmentation probability and magnitude per op."""
+    labels the soft labels corrected and of right ones they broke, and the two counts; how far each table has moved
+    from its start (mean and std over samples: the weights' logits, the L2 change of each soft label's and each
+    augmentation row's logits); and the mean augmentation probability and magnitude per op."""
     stats = {}
     given_labels, clean_labels = given_labels.cpu(), clean_labels.cpu()
     wrong = given_labels != clean_labels
@@ -69,9 +69,11 @@ def hyper_diagnostics(loss_model, aug_model, given_labels, clean_labels, num_cla
         stats.update(_spread("weight_logit_shift", loss_model.weight_logits.detach().cpu()))
     if loss_model.label_logits is not None:
         learned = loss_model.labels().detach().cpu()
+        corrected, broken = learned[wrong] == clean_labels[wrong], learned[~wrong] != clean_labels[~wrong]
         if wrong.any():
-            stats["soft_corrected"] = (learned[wrong] == clean_labels[wrong]).float().mean().item()
-        stats["soft_broken"] = (learned[~wrong] != clean_labels[~wrong]).float().mean().item()
+            stats["soft_corrected"] = corrected.float().mean().item()
+        stats["soft_broken"] = broken.float().mean().item()
+        stats["soft_corrected_count"], stats["soft_broken_count"] = int(corrected.sum()), int(broken.sum())
         moved = loss_model.label_logits.detach() - loss_model.start_label_logits()
         stats.update(_spread("soft_logit_shift", torch.linalg.vector_norm(moved, dim=1).cpu()))
     if aug_model is not None:

@@ -5,7 +5,7 @@ import json
 
 import pandas as pd
 
-from autodo.methods import method_name
+from autodo.methods import improvements_of, method_name
 from autodo.run_folder import RESULT, DamagedRun, find_runs, identity
 from autodo.tasks import report_module, task_of
 
@@ -47,6 +47,7 @@ def _row(found):
         for key in path:
             value = value[key]
         row[column] = value
+    row["improvements"] = improvements_of(config)  # beyond the paper, named in the row
     row["aug_policy"] = config["aug_model"].get("policy")  # aug_model=DADA's: search, or its table file
     row.update({column: found.result.get(column, float("nan")) for column in METRIC_COLUMNS})
     # everything the run computes but its seed: runs are averaged together only when these are equal
@@ -78,7 +79,7 @@ def load_runs(folders, task="train"):
         skipped.append(found)
     if task != "train":
         return report_module(task).frame(rows), skipped
-    columns = ["run_dir", *CONFIG_COLUMNS, "aug_policy", *METRIC_COLUMNS, "settings", "settings_key"]
+    columns = ["run_dir", *CONFIG_COLUMNS, "improvements", "aug_policy", *METRIC_COLUMNS, "settings", "settings_key"]
     return pd.DataFrame(rows, columns=columns), skipped
 
 
@@ -123,7 +124,7 @@ def label_runs(runs):
     runs = runs.assign(
         method=[method_name(*key) for key in zip(runs["aug_model"], runs["los_model"], runs["hyper_opt"],
                                                  runs["train_on_valid"], runs["head_refit"], runs["label_cleaning"],
-                                                 runs["aug_policy"])],
+                                                 runs["improvements"], runs["aug_policy"])],
         cell=[cell_name(*key) for key in zip(runs["dataset"], runs["ir"], runs["nr"], runs["sr"])],
     )
     return runs.assign(method=_variants(runs)) if len(runs) else runs

@@ -7,7 +7,7 @@
 
 import importlib
 
-from autodo.methods import method_of, method_slug
+from autodo.methods import PAPER_SMOOTHING, lr_factors, method_of, method_slug
 
 OTHER_TASKS = {"subsample": ("autodo.subsample.task", "autodo.subsample.report"),
                "active_learning": ("autodo.active.task", "autodo.active.report")}
@@ -36,6 +36,16 @@ def task_identity(config):
     config.pop("task", None)  # a training run is identified as it was before tasks existed
     if config.get("label_cleaning", {}).get("action", "none") == "none":  # and before confident learning did
         config.pop("label_cleaning", None)
+    # and before the named improvements did: only what changes the run is kept of them
+    los, hyper = config.get("los_model", {}), config.get("hyper_opt", {})
+    if not los.get("soft_labels") or los.get("smoothing") == PAPER_SMOOTHING:
+        los.pop("smoothing", None)
+    if "lr_factor" in hyper:
+        factors = {table: factor for table, factor in lr_factors(config).items() if factor != 1}
+        if factors:
+            hyper["lr_factor"] = factors
+        else:
+            del hyper["lr_factor"]
     return augmentation_identity(config)
 
 

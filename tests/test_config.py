@@ -23,6 +23,9 @@ CONF = Path(__file__).resolve().parent.parent / "conf"
         ("dataset.epochs=0", "dataset.epochs must be an integer > 0"),
         ("hyper_opt.pass_fraction=0", "hyper_opt.pass_fraction must be a number in (0, 1]"),
         ("hyper_opt.neumann_alpha=0", "hyper_opt.neumann_alpha must be a number > 0"),
+        ("hyper_opt.lr_factor.soft_labels=0", "hyper_opt.lr_factor.soft_labels must be a number > 0"),
+        ("los_model.smoothing=1", "los_model.smoothing must be a number in (0, 1)"),
+        ("los_model.smoothing=high", "los_model.smoothing must be a number in (0, 1)"),
         ("dataset.neumann_alpha=-1", "dataset.neumann_alpha must be a number > 0"),
         ("aug_model.init_probability=1", "aug_model.init_probability must be a number in (0, 1)"),
         ("dataset.learned_augment.init_magnitude=0", "init_magnitude must be a number in (0, 1)"),
@@ -45,6 +48,19 @@ def test_bad_overrides_are_one_line_errors_naming_the_value(override, fragment):
     with pytest.raises(UserError) as info:
         check_overrides([override], CONF)
     assert fragment in str(info.value) and "\n" not in str(info.value)
+
+
+def test_the_soft_label_start_reaches_the_loss_model(tmp_path):
+    import torch
+    import torch.nn.functional as F
+
+    from autodo.build import build_run
+
+    cfg = composed("method=autodo", "los_model.smoothing=0.2", "device=cpu", "ir=10", "nr=0.2")
+    validate_config(cfg)
+    loss_model = build_run(cfg, tmp_path).loss_model
+    given = F.softmax(loss_model.label_logits, 1)[torch.arange(len(loss_model.given_labels)), loss_model.given_labels]
+    torch.testing.assert_close(given, torch.full_like(given, 1 - 0.2 + 0.2 / 10))
 
 
 @pytest.mark.parametrize(

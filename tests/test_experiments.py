@@ -21,7 +21,8 @@ def preset(name):
 
 
 def test_every_preset_is_tested():
-    assert set(group_options(CONF, "experiment")) == {*PAPER_GRIDS, "digits_demo", "reproduce", "al_fashion_mnist"}
+    assert set(group_options(CONF, "experiment")) == {*PAPER_GRIDS, "digits_demo", "reproduce", "reproduce_8epochs",
+                                                          "al_fashion_mnist"}
 
 
 def test_the_active_learning_preset_sweeps_every_acquisition_on_the_biased_pool():
@@ -35,13 +36,26 @@ def test_the_active_learning_preset_sweeps_every_acquisition_on_the_biased_pool(
     assert params.seed == "0,1,2,3" and cfg.active_learning.iterations == 6
 
 
-def test_the_reproduction_sweeps_every_method_row_on_fashion_mnist():
-    """bench/reproduce.py's preset (its runs are tested in tests/test_bench.py): every method we offer."""
+def test_the_reproduction_sweeps_every_method_row_in_the_reference_s_proportions():
+    """bench/reproduce.py's preset (its runs are tested in tests/test_bench.py): every method we offer, and at least
+    30 hyper passes (a visit of each sample's lambda each) from a quarter of the epochs on, as the reference's 150
+    from epoch 50 of 200, the hyper learning rate warmed up over 1/40 of them (5 of 200)."""
+    from autodo.schedule import hyper_schedule
+
     cfg = preset("reproduce")
     params = cfg.hydra.sweeper.params
     assert cfg.dataset.name == "fashion_mnist" and cfg.model.name == "small_cnn" and params.seed == "0,1,2,3"
     assert sorted(params.method.split(",")) == group_options(CONF, "method")
-    assert 0 < cfg.dataset.hyper_start < 1
+    start, warmup = hyper_schedule(cfg.dataset)
+    assert (start, warmup) == (cfg.dataset.epochs // 4, 1) and cfg.dataset.epochs - start >= 30
+
+
+def test_the_8_epoch_reproduction_gives_lambda_five_visits():
+    from autodo.schedule import hyper_schedule
+
+    cfg = preset("reproduce_8epochs")
+    assert set(cfg.hydra.sweeper.params.method.split(",")) < set(group_options(CONF, "method"))
+    assert cfg.dataset.epochs - hyper_schedule(cfg.dataset)[0] == 5
 
 
 @pytest.mark.parametrize("name", PAPER_GRIDS)

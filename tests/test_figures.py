@@ -77,3 +77,55 @@ def test_a_run_with_a_half_written_metrics_file_is_left_out_of_the_figures_with_
     assert f"not drawn: {damaged}: metrics.jsonl: line 2 is not JSON" in err
     assert (copy / "figures" / "learning_curves.png").read_bytes()[:8] == PNG
     assert out.splitlines()[0].split()[0] == "cell"  # the table is still the whole of standard output
+
+
+def test_lambda_diagnostics_draw_the_seeds_mean_of_what_each_run_logs(tmp_path):
+    """Each line is the mean (and std) over seeds of a key of the runs' metrics.jsonl; a method is drawn in a row
+    only when its runs log the row's keys (the Baseline has no weights, but memorises)."""
+    from conftest import run_config
+
+    from autodo.figures import lambda_diagnostics
+    from autodo.results import load_runs
+    from autodo.run_folder import open_run
+
+    logged = {}
+    for seed in (0, 1):
+        for los in ("NONE", "BOTH"):
+            config = run_config(seed=seed, **{"los_model.name": los, "dataset.epochs": 3})
+            folder = open_run(config, tmp_path / "runs")
+            rows = [{"epoch": e, "test_acc": 80.0, "train_loss": 1.0, "train_acc_wrong_labels": 10.0 * e + seed}
+                    for e in (1, 2, 3)]
+            if los == "BOTH":
+                for row in rows:
+                    row.update(weight_noise_auroc_within_class=0.5 + 0.1 * row["epoch"] + 0.01 * seed,
+                               soft_corrected=0.02 * seed, soft_broken=0.01, weight_logit_shift_mean=0.3,
+                               weight_logit_shift_std=0.1, soft_logit_shift_mean=0.4, soft_logit_shift_std=0.2)
+            folder.write_metrics(rows)
+            folder.write_result({"config": config, "epochs": 3, "test_acc_final": 80.0, "wall_time_s": 1.0})
+            logged[(los, seed)] = rows
+    runs, _ = load_runs([tmp_path / "runs"])
+    drawn = lambda_diagnostics(runs, tmp_path / "lambda.png")
+    assert (tmp_path / "lambda.png").read_bytes()[:8] == PNG
+    by_key = {(method, key): value for (_, _, method, key), value in drawn.items()}
+    assert {method for method, key in by_key if key == "weight_noise_auroc_within_class"} == {"NONE+BOTH+NONE"}
+    assert {method for method, key in by_key if key == "train_acc_wrong_labels"} == {"Baseline", "NONE+BOTH+NONE"}
+    assert not any(key.startswith("aug_") for _, key in by_key)  # no run learns an augmentation
+    mean, std = by_key[("NONE+BOTH+NONE", "weight_noise_auroc_within_class")]
+    expected = np.array([[r["weight_noise_auroc_within_class"] for r in logged[("BOTH", s)]] for s in (0, 1)])
+    assert np.allclose(mean, expected.mean(0)) and np.allclose(std, expected.std(0, ddof=1))
+    mean, _ = by_key[("NONE+BOTH+NONE", "soft_corrected")]
+    assert np.allclose(mean, 100 * 0.01)  # in %: seeds 0 and 2 percent
+    mean, _ = by_key[("Baseline", "train_acc_wrong_labels")]
+    assert np.allclose(mean, [10.5, 20.5, 30.5])
+
+    # a clean cell: nothing is wrong, so only what the soft labels break is drawn; a Baseline there logs nothing
+    for los in ("NONE", "BOTH"):
+        config = run_config(nr=0.0, **{"los_model.name": los, "dataset.epochs": 1})
+        folder = open_run(config, tmp_path / "clean" / los)
+        folder.write_metrics([{"epoch": 1, "test_acc": 80.0, "train_loss": 1.0,
+                               **({"soft_broken": 0.03} if los == "BOTH" else {})}])
+        folder.write_result({"config": config, "epochs": 1, "test_acc_final": 80.0, "wall_time_s": 1.0})
+    clean, _ = load_runs([tmp_path / "clean"])
+    assert {key for *_, key in lambda_diagnostics(clean, tmp_path / "clean.png")} == {"soft_broken"}
+    assert lambda_diagnostics(clean[clean["los_model"] == "NONE"], tmp_path / "none.png") == {}
+    assert not (tmp_path / "none.png").exists()

@@ -116,14 +116,36 @@ def test_every_method_preset_is_in_the_table_that_names_run_folders():
     """autodo.methods.PRESETS says what each conf/method/ preset sets (run-folder names come from it)."""
     from hydra import compose, initialize_config_dir
 
+    from omegaconf import OmegaConf
+
     from autodo.config import group_options
-    from autodo.methods import PRESETS, method_slug
+    from autodo.methods import PRESETS, method_of, method_slug
     from conftest import REPO
 
     assert sorted(PRESETS) == group_options(REPO / "conf", "method")
     with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
         for name, settings in PRESETS.items():
-            cfg = compose("config", overrides=[f"method={name}"])
-            composed = (cfg.aug_model.name, cfg.los_model.name, cfg.hyper_opt.name, cfg.train_on_valid,
-                        cfg.head_refit, cfg.label_cleaning.action)
+            composed = method_of(OmegaConf.to_container(compose("config", overrides=[f"method={name}"])))
             assert composed == settings and method_slug(*composed) == name
+
+
+@pytest.mark.parametrize("overrides, row, slug", [
+    ([], "lambda^{A,W,S}", "autodo"),
+    (["los_model.prior_correction=logit_adjust"], "lambda^{A,W,S} + logit-adjusted loss", "autodo_prior"),
+    (["hyper_opt.lr_factor.soft_labels=4"], "lambda^{A,W,S} + hyper lr x(A 1, W 1, S 4)", "sep-both-hes+lr1-1-4"),
+    (["los_model.smoothing=0.2", "train_on_valid=true"], "lambda^{A,W,S} + soft-label start 0.2 + valid in train",
+     "sep-both-hes+smooth0.2+valid"),
+    (["los_model=LA"], "SEP+LA+HES", "sep-la-hes"),  # the prior correction is LA's own, not an improvement
+    (["los_model=NONE", "hyper_opt.lr_factor.soft_labels=4"], "lambda^A", "autodo_a"),  # no soft labels learned
+])
+def test_named_improvements_name_their_rows_and_folders(overrides, row, slug):
+    """An improvement beyond the paper is never averaged with the paper's method: its row and folder say it."""
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from autodo.methods import method_name, method_of, method_slug
+    from conftest import REPO
+
+    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
+        config = OmegaConf.to_container(compose("config", overrides=["method=autodo", *overrides]))
+    assert method_name(*method_of(config)) == row and method_slug(*method_of(config)) == slug

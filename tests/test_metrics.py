@@ -43,6 +43,7 @@ def test_hyper_diagnostics_against_a_direct_computation():
     assert stats["weight_noise_auroc"] == pytest.approx(7 / 8)
     assert stats["weight_noise_auroc_within_class"] == pytest.approx((1.0 + 0.0) / 2)
     assert stats["soft_corrected"] == pytest.approx(0.5) and stats["soft_broken"] == pytest.approx(0.25)
+    assert (stats["soft_corrected_count"], stats["soft_broken_count"]) == (1, 1)
     # how far the tables moved: the weights' logits from 0, each soft label's logits from its smoothed start
     assert stats["weight_logit_shift_mean"] == pytest.approx(statistics.mean(logits))
     assert stats["weight_logit_shift_std"] == pytest.approx(statistics.stdev(logits))

@@ -106,3 +106,21 @@ def test_a_run_being_trained_cannot_be_claimed_again(tmp_path):
                 pass
     with open_run(config(), tmp_path).claimed():  # released with the first
         pass
+
+
+def test_settings_added_later_keep_the_identity_of_runs_written_before_them_at_the_value_they_had():
+    """los_model.smoothing and hyper_opt.lr_factor came after runs of the paper's method were written: at the
+    paper's values a run keeps its signature (and folder); any other value is another run."""
+    before = run_config(**{"los_model": {"name": "BOTH", "weights": True, "soft_labels": True},
+                           "hyper_opt": {"name": "HES", "pass_fraction": 1.0}})
+    now = run_config(**{"los_model": {**before["los_model"], "smoothing": 0.05},
+                        "hyper_opt": {**before["hyper_opt"],
+                                      "lr_factor": {"augment": 1, "weights": 1.0, "soft_labels": 1.0}}})
+    assert signature(now) == signature(before)
+    now["los_model"]["smoothing"] = 0.2
+    smoothed = signature(now)
+    now["los_model"]["smoothing"], now["hyper_opt"]["lr_factor"]["soft_labels"] = 0.05, 4.0
+    assert len({signature(before), smoothed, signature(now)}) == 3
+    now["los_model"] = {"name": "WGHT", "weights": True, "soft_labels": False, "smoothing": 0.2}
+    before["los_model"] = {"name": "WGHT", "weights": True, "soft_labels": False}
+    assert signature(now) == signature(before)  # neither a start nor a factor of soft labels it does not learn

@@ -19,19 +19,34 @@ from autodo.schedule import WarmupCosine
 
 
 class HyperOptimizer:
-    def __init__(self, hyper_cfg, hyperparameters, lr, total_steps, warmup_steps):
+    """RMSprop on the lambda tables (``tables``: name -> parameters, the names of ``hyper_opt.lr_factor``), each
+    at ``lr`` times its factor, under the warm-up + cosine schedule of the hyper steps."""
+
+    def __init__(self, hyper_cfg, tables, lr, total_steps, warmup_steps):
         self.cfg = hyper_cfg
-        self.hyperparameters = list(hyperparameters)
-        self.optimizer = torch.optim.RMSprop(self.hyperparameters, lr=lr)
-        schedule = WarmupCosine(total_steps, warmup_steps, hyper_cfg.min_lr_factor)
-        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, schedule)
+        factors = hyper_cfg.get("lr_factor", {})
+        groups = [{"params": parameters, "lr": lr * factors.get(name, 1)}
+                  for name, parameters in tables.items() if parameters]
+        self.hyperparameters = [p for group in groups for p in group["params"]]
+        self.optimizer = torch.optim.RMSprop(groups)
+        self.schedule = WarmupCosine(total_steps, warmup_steps, hyper_cfg.min_lr_factor)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, self.schedule)
+        self.lr = lr
+
+    def learning_rate(self):
+        """``dataset.hyper_lr`` under the schedule at this step (each table's is this times its factor)."""
+        return self.lr * self.schedule(self.scheduler.last_epoch)
 
     def state_dict(self):
         return {"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict()}
 
     def load_state_dict(self, state):
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.scheduler.load_state_dict(state["scheduler"])
+        optimizer, scheduler = state["optimizer"], state["scheduler"]
+        groups = len(self.optimizer.param_groups)
+        if len(optimizer["param_groups"]) == 1 < groups:  # written when all tables were one group, at factor 1
+            optimizer, scheduler = _split_group(optimizer, scheduler, self.optimizer.param_groups)
+        self.optimizer.load_state_dict(optimizer)
+        self.scheduler.load_state_dict(scheduler)
 
     def hypergradient(self, encoder, head, train_images, index, loss_model, valid_features, valid_labels, task_lr):
         """dL_V/dlambda for one train batch (already augmented, with its graph to lambda_A)."""
@@ -64,6 +79,17 @@ class HyperOptimizer:
         self.optimizer.zero_grad(set_to_none=True)
         self.scheduler.step()
         return norm.item()
+
+
+def _split_group(optimizer, scheduler, groups):
+    """The state of one RMSprop group over every table (as checkpoints before ``hyper_opt.lr_factor`` hold it, in the
+    tables' order) as the state of ``groups``, one per table; each table was at factor 1."""
+    (saved,) = optimizer["param_groups"]
+    settings, positions, split = {k: v for k, v in saved.items() if k != "params"}, iter(saved["params"]), []
+    for group in groups:
+        split.append({**settings, "params": [next(positions) for _ in group["params"]]})
+    copies = {key: scheduler[key] * len(groups) for key in ("base_lrs", "_last_lr", "lr_lambdas")}
+    return {"state": optimizer["state"], "param_groups": split}, {**scheduler, **copies}
 
 
 def steps_per_pass(loader, pass_fraction):

@@ -1,5 +1,6 @@
 """The hyper step: RMSprop on hypergradients, non-finite ones skipped, and a step that helps validation."""
 
+import io
 import math
 from pathlib import Path
 
@@ -29,7 +30,7 @@ class Features(torch.nn.Module):
 
 def test_non_finite_hypergradients_are_skipped():
     lam = torch.nn.Parameter(torch.zeros(3))
-    hyper = HyperOptimizer(hyper_cfg(), [lam], 0.05, total_steps=10, warmup_steps=0)
+    hyper = HyperOptimizer(hyper_cfg(), {"weights": [lam]}, 0.05, total_steps=10, warmup_steps=0)
     assert hyper.step([torch.tensor([1.0, float("nan"), 0.0])]) is None
     assert torch.equal(lam.detach(), torch.zeros(3)) and hyper.scheduler.last_epoch == 0
     norm = hyper.step([torch.tensor([3.0, 4.0, 0.0])])
@@ -45,7 +46,7 @@ def test_weights_move_toward_the_clean_samples(method):
     features = torch.tensor([[1.0, 0.0, 0.5, 0.0], [0.0, 1.0, 0.0, 0.5]])
     given = torch.tensor([0, 0])  # the second sample's true class is 1
     loss_model = LossModel(given, 2, learn_weights=True, learn_soft_labels=False, symmetric=True)
-    hyper = HyperOptimizer(hyper_cfg(method), [loss_model.weight_logits], 0.05, total_steps=10,
+    hyper = HyperOptimizer(hyper_cfg(method), {"weights": [loss_model.weight_logits]}, 0.05, total_steps=10,
                            warmup_steps=0)
     valid_features, valid_labels = features, torch.tensor([0, 1])
     grads = hyper.hypergradient(model.encoder, model.head, features, torch.arange(2), loss_model, valid_features,
@@ -54,6 +55,63 @@ def test_weights_move_toward_the_clean_samples(method):
     weights = loss_model.weights()
     assert weights[0] > 1 > weights[1]
     assert math.isclose(hyper.optimizer.param_groups[0]["lr"], 0.05 * hyper.scheduler.lr_lambdas[0](1))
+
+
+def test_each_lambda_table_steps_at_its_own_learning_rate():
+    """hyper_opt.lr_factor: each table moves as it would under its own RMSprop at hyper_lr times its factor, with the
+    same schedule and gradients (a factor that reached another table, or none, would fail)."""
+    tables = {"augment": [torch.nn.Parameter(torch.zeros(2, 3))], "weights": [torch.nn.Parameter(torch.zeros(5))],
+              "soft_labels": [torch.nn.Parameter(torch.zeros(5, 3))]}
+    cfg = OmegaConf.merge(hyper_cfg(), {"lr_factor": {"augment": 1.0, "weights": 0.5, "soft_labels": 4.0}})
+    hyper = HyperOptimizer(cfg, tables, 0.05, total_steps=10, warmup_steps=2)
+    torch.manual_seed(0)
+    steps = [[torch.randn_like(p) for p in hyper.hyperparameters] for _ in range(3)]
+    for grads in steps:
+        hyper.step(grads)
+    for index, (name, factor) in enumerate(cfg.lr_factor.items()):
+        alone = torch.nn.Parameter(torch.zeros_like(tables[name][0]))
+        reference = torch.optim.RMSprop([alone], lr=0.05 * factor)
+        schedule = torch.optim.lr_scheduler.LambdaLR(reference, hyper.scheduler.lr_lambdas[0])
+        for grads in steps:
+            alone.grad = grads[index]
+            reference.step()
+            schedule.step()
+        assert torch.allclose(tables[name][0], alone, atol=1e-7), name
+
+
+def test_a_checkpoint_with_every_table_in_one_group_resumes_exactly():
+    """Checkpoints written before hyper_opt.lr_factor hold one RMSprop group over all tables, in the tables' order:
+    loaded into the group per table they go on as the one group would have."""
+    from autodo.schedule import WarmupCosine
+
+    torch.manual_seed(0)
+    start = [torch.randn(5), torch.randn(5, 3), torch.randn(2, 3)]  # weights, soft labels, augmentation
+    steps = [[torch.randn_like(t) for t in start] for _ in range(6)]
+    old = [torch.nn.Parameter(t.clone()) for t in start]
+    optimizer = torch.optim.RMSprop(old, lr=0.05)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, WarmupCosine(10, 2, 1e-3))
+    for grads in steps[:3]:
+        for parameter, grad in zip(old, grads):
+            parameter.grad = grad
+        optimizer.step()
+        scheduler.step()
+    checkpoint = io.BytesIO()  # as on disk: a state dict's tensors are the optimizer's own
+    torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()}, checkpoint)
+    checkpoint.seek(0)
+    saved = torch.load(checkpoint, weights_only=True)
+    new = [torch.nn.Parameter(p.detach().clone()) for p in old]
+    hyper = HyperOptimizer(hyper_cfg(), {"weights": new[:1], "soft_labels": new[1:2], "augment": new[2:]}, 0.05,
+                           total_steps=10, warmup_steps=2)
+    hyper.load_state_dict(saved)
+    for grads in steps[3:]:
+        for parameter, grad in zip(old, grads):
+            parameter.grad = grad
+        optimizer.step()
+        scheduler.step()
+        hyper.step(grads)
+    for before, after in zip(old, new):
+        assert torch.equal(before, after)
+    assert hyper.learning_rate() == pytest.approx(scheduler.get_last_lr()[0])
 
 
 def test_validation_batches_cover_a_fresh_permutation_each_round():
@@ -93,7 +151,8 @@ def test_folded_batch_norms_give_the_same_hypergradient(name, channels, size):
     valid_features, valid_labels = model.encoder(images).detach(), torch.tensor([0, 1, 2, 1])
     grads = {}
     for label, encoder in (("plain", model.encoder), ("folded", folded)):
-        lambdas = [*loss_model.parameters(), *augment.parameters()]
+        lambdas = {"weights": [loss_model.weight_logits], "soft_labels": [loss_model.label_logits],
+                   "augment": list(augment.parameters())}
         hyper = HyperOptimizer(hyper_cfg(), lambdas, 0.05, total_steps=10, warmup_steps=0)
         torch.manual_seed(1)  # the same augmentation draw
         grads[label] = hyper.hypergradient(encoder, model.head, augment(images, index), index, loss_model,
@@ -123,7 +182,7 @@ def test_hes_is_the_implicit_hypergradient_with_the_configured_neumann_series(te
     with torch.no_grad():
         loss_model.weight_logits.normal_()
     cfg = OmegaConf.create({"name": "HES", "min_lr_factor": 1e-3, "neumann_terms": terms, "neumann_alpha": alpha})
-    hyper = HyperOptimizer(cfg, [loss_model.weight_logits], 0.05, total_steps=10, warmup_steps=0)
+    hyper = HyperOptimizer(cfg, {"weights": [loss_model.weight_logits]}, 0.05, total_steps=10, warmup_steps=0)
     (got,) = hyper.hypergradient(model.encoder, model.head, features, torch.arange(n), loss_model, valid_features,
                                  valid_labels, task_lr=0.5)
 
