@@ -4,9 +4,11 @@ train subset, each fold's model trained as the Baseline is (its start, its loss,
 ``cleanlab.filter.find_label_issues`` on those probabilities; then the train subset with the labels found dropped
 (``label_cleaning.action=remove``) or set to the class predicted for them (``relabel``). The run trains on the rest.
 
-Each fold's probabilities are saved in the run folder when the fold is done, and what was found in
-``cleaning.json``, so that a requeued run trains no fold twice and a finished search is never redone. What the
-folds cost is part of the run's wall time.
+The folds' probabilities do not depend on what the run does with the labels found: they are cached beside the
+split (``<data_root>/<dataset>/run<seed>/cleaning-folds-*.pt``, each fold saved when it is done, under the cache's
+lock) and shared by every run of the data, cell and seed that cleans with as many folds (``remove`` and
+``relabel``). What a run found is in its ``cleaning.json``. So a requeued run trains no fold twice, a seed-mate
+trains none, and a finished search is never redone. What the folds cost is part of each run's wall time, once.
 """
 
 import json
@@ -34,7 +36,7 @@ def run_label_issues(cfg, folder, data_root):
     ``cleaning.json``, or found now and written there."""
     if folder.cleaning.exists():
         return read_label_issues(folder.cleaning)
-    issues, record = find_label_issues(cfg, folder, data_root)
+    issues, record = find_label_issues(cfg, data_root)
     folder.write_cleaning(record)
     return issues
 
@@ -58,7 +60,7 @@ def check(cfg, data_root):
                         f"class has {largest} samples (folds must be at most that)")
 
 
-def find_label_issues(cfg, folder, data_root):
+def find_label_issues(cfg, data_root):
     """Cross-validate the Baseline on the run's train subset and let cleanlab find the wrong labels; returns the
     issues and the record for ``cleaning.json`` (with how many of them are wrong indeed, for the reader)."""
     import cleanlab.filter
@@ -67,12 +69,15 @@ def find_label_issues(cfg, folder, data_root):
     started = time.perf_counter()
     data, device = _cleaning_data(cfg, data_root)
     labels, clean = data.train_loader.dataset.labels, data.clean_train_labels
-    probabilities, folds_time = _out_of_sample_probabilities(cfg, folder, data, device)
+    data_time = time.perf_counter() - started
+    probabilities, folds_time = _out_of_sample_probabilities(cfg, data_root, data, device)
+    started = time.perf_counter()
     found = cleanlab.filter.find_label_issues(labels.numpy(), probabilities.numpy(), n_jobs=1)
     positions = torch.from_numpy(np.flatnonzero(found))
-    # the folds' own times (a requeued run's included), and this launch's data and cleanlab
+    # the folds' own time (over every launch that trained them, not the wait for a seed-mate's), the data's and
+    # cleanlab's
     issues = LabelIssues(positions, probabilities[positions].argmax(1),
-                         folds_time.total + time.perf_counter() - started - folds_time.this_launch)
+                         data_time + folds_time + time.perf_counter() - started)
     wrong = labels != clean
     record = {
         "action": cfg.label_cleaning.action, "folds": cfg.label_cleaning.folds, "found": len(positions),
@@ -112,49 +117,49 @@ def _cleaning_data(cfg, data_root, build=True):
     return data, device
 
 
-@dataclass
-class _FoldsTime:
-    total: float  # every fold's, over the launches that trained them
-    this_launch: float
+# what the folds' probabilities depend on (their cache's key, with the number of folds): the data, the cell and
+# seed, and the Baseline's training; not what the run then does with the labels found
+FOLD_SETTINGS = ("dataset", "model", "optim", "amp", "ir", "nr", "sr", "seed", "oversplit")
 
 
-def _out_of_sample_probabilities(cfg, folder, data, device):
-    """Each train label's predicted probabilities from the fold model that did not see it: the folds saved in the
-    run folder, and the others trained now (each saved when done)."""
+def _out_of_sample_probabilities(cfg, data_root, data, device):
+    """Each train label's predicted probabilities from the fold model that did not see it, and the folds' own time:
+    the folds cached beside the split, and the others trained now, each cached when done, holding the cache's lock
+    (a seed-mate cleaning the same data waits, then reads them)."""
     import numpy as np
+    from omegaconf import OmegaConf
     from sklearn.model_selection import StratifiedKFold
 
+    from autodo.io import atomic_torch_save
+    from autodo.model_cache import cache_identity, cache_path, held
+
     labels, folds = data.train_loader.dataset.labels, cfg.label_cleaning.folds
-    saved = _saved_folds(folder, len(labels), cfg.dataset.num_classes, folds)
-    this_launch = 0.0
+    config = OmegaConf.to_container(cfg, resolve=True)
+    config = {**{key: config[key] for key in FOLD_SETTINGS}, "cleaning_folds": folds}
+    path, key = cache_path(config, tuple(config), "cleaning-folds", data_root), cache_identity(config, tuple(config))
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=cfg.seed)
-    for fold, (fit, held_out) in enumerate(splitter.split(np.zeros(len(labels)), labels.numpy())):
-        if fold in saved["done"]:
-            continue
-        started = time.perf_counter()
-        saved["probabilities"][held_out] = _fold_probabilities(cfg, data, torch.from_numpy(fit),
-                                                               torch.from_numpy(held_out), device,
-                                                               f"confident learning: fold {fold + 1}/{folds}")
-        saved["done"].append(fold)
-        fold_time = time.perf_counter() - started
-        saved["time_s"] += fold_time
-        this_launch += fold_time
-        folder.write_cleaning_folds(saved)
-    return saved["probabilities"], _FoldsTime(saved["time_s"], this_launch)
+    with held(path):
+        saved = _saved_folds(path, key, len(labels), cfg.dataset.num_classes)
+        for fold, (fit, held_out) in enumerate(splitter.split(np.zeros(len(labels)), labels.numpy())):
+            if fold in saved["done"]:
+                continue
+            started = time.perf_counter()
+            saved["probabilities"][held_out] = _fold_probabilities(cfg, data, torch.from_numpy(fit),
+                                                                   torch.from_numpy(held_out), device,
+                                                                   f"confident learning: fold {fold + 1}/{folds}")
+            saved["done"].append(fold)
+            saved["time_s"] += time.perf_counter() - started
+            atomic_torch_save(path, saved)
+    return saved["probabilities"], saved["time_s"]
 
 
-def _saved_folds(folder, size, num_classes, folds):
-    """The folds done so far (their held-out probabilities and time), from the run folder or none."""
-    if not folder.cleaning_folds.exists():
-        return {"probabilities": torch.zeros(size, num_classes), "done": [], "time_s": 0.0}
-    try:
-        saved = torch.load(folder.cleaning_folds, weights_only=True)
-        if saved["probabilities"].shape != (size, num_classes) or not set(saved["done"]) <= set(range(folds)):
-            raise ValueError("not this run's folds")
-        return saved
-    except Exception as error:  # noqa: BLE001 - whatever broke, the file is not this run's folds
-        raise UserError(f"{folder.cleaning_folds} is unreadable ({type(error).__name__}): delete it to train the "
-                        "folds again") from None
+def _saved_folds(path, key, size, num_classes):
+    """The folds done so far (their held-out probabilities and their time), from the cache or none."""
+    from autodo.model_cache import read
+
+    if not path.exists():
+        return {"key": key, "probabilities": torch.zeros(size, num_classes), "done": [], "time_s": 0.0}
+    return read(path, key)
 
 
 def _fold_probabilities(cfg, data, fit, held_out, device, desc):

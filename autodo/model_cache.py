@@ -28,7 +28,7 @@ def cache_identity(config, keys):
 
 
 @contextlib.contextmanager
-def _held(path):
+def held(path):
     """Hold ``path``'s lock file, waiting for the process that holds it (that one is training the model)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path.with_suffix(".lock"), "a") as handle:
@@ -39,15 +39,16 @@ def _held(path):
 def load_or_train(path, key, train):
     """The dict cached at ``path`` for the settings ``key``, or the one ``train()`` returns, cached; and whether it
     was cached."""
-    with _held(path):
+    with held(path):
         if path.exists():
-            return _read(path, key), True
+            return read(path, key), True
         saved = {"key": key, **train()}
         atomic_torch_save(path, saved)
         return saved, False
 
 
-def _read(path, key):
+def read(path, key):
+    """The dict cached at ``path``, checked to be the one trained with the settings ``key``."""
     try:
         saved = torch.load(path, map_location="cpu", weights_only=True)
         matches = saved["key"] == key

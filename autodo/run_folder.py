@@ -17,7 +17,6 @@ ways (``launch.py`` and ``launch.py method=baseline``) is therefore one folder, 
 | ``checkpoint.pt`` | everything needed to continue the run exactly |
 | ``tb/`` | TensorBoard scalars |
 | ``policy.json`` | ``aug_model=DADA``: the table applied (a table file itself), and what its search cost |
-| ``cleaning_folds.pt`` | ``label_cleaning``: the out-of-sample probabilities of the cross-validation folds done |
 | ``cleaning.json`` | ``label_cleaning``: the train labels found wrong, the class predicted for each, what it cost |
 | ``selection.json`` | ``task=subsample``: the points augmented, with their scores |
 | ``models/`` | ``task=active_learning``: each trained model's weights, ``iteration<k>.pt`` |
@@ -39,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autodo.errors import UserError
-from autodo.io import atomic_torch_save, atomic_write_bytes, atomic_write_json, atomic_write_jsonl
+from autodo.io import atomic_write_bytes, atomic_write_json, atomic_write_jsonl
 from autodo.tasks import task_identity, task_of, task_slug
 
 RUN_JSON = "run.json"
@@ -51,7 +50,6 @@ CHECKPOINT = "checkpoint.pt"
 TENSORBOARD = "tb"
 RESULT = "result.json"
 POLICY = "policy.json"  # aug_model=DADA: the table applied
-CLEANING_FOLDS = "cleaning_folds.pt"  # label_cleaning: the folds' out-of-sample probabilities, as each is done
 CLEANING = "cleaning.json"  # label_cleaning: the train labels found wrong
 SELECTION = "selection.json"  # task=subsample: the points augmented, their scores and rounds
 MODELS = "models"  # task=active_learning: the weights of the model of each iteration
@@ -173,13 +171,6 @@ class RunFolder:
     def write_cleaning(self, record):
         atomic_write_json(self.cleaning, record)
 
-    @property
-    def cleaning_folds(self):
-        return self.path / CLEANING_FOLDS
-
-    def write_cleaning_folds(self, saved):
-        atomic_torch_save(self.cleaning_folds, saved)
-
     def write_selection(self, record):
         atomic_write_json(self.path / SELECTION, record)
 
@@ -202,9 +193,9 @@ class RunFolder:
             yield self
 
     def discard(self):
-        """After a failure: remove the folder if this process created it and it holds no trained epoch (nor fold) yet;
+        """After a failure: remove the folder if this process created it and it holds no trained epoch yet;
         otherwise leave everything as it is (an invocation removes only what it created, and never progress)."""
-        if self.created and not self.checkpoint.exists() and not self.cleaning_folds.exists():
+        if self.created and not self.checkpoint.exists():
             shutil.rmtree(self.path, ignore_errors=True)
 
     # ---------- reading ----------

@@ -67,7 +67,10 @@ def test_the_rows_are_named_and_the_run_folder_rebuilds_the_cleaned_model(cleane
     assert 100 * (predictions == labels).mean() == pytest.approx(result["test_acc_final"])
 
 
-def test_a_requeued_run_trains_no_fold_again_and_ends_the_same(cleaned_runs, tmp_path, monkeypatch):
+def test_a_requeued_run_trains_no_fold_again_and_a_seed_mate_none(cleaned_runs, tmp_path, monkeypatch):
+    """The folds are cached beside the split as each is done: a run killed after two of three trains only the third
+    and ends with the probabilities of a run never killed; a seed-mate that relabels trains none. Each counts the
+    folds' whole cost."""
     import autodo.cleaning as cleaning
     from autodo.run_folder import open_run
 
@@ -85,26 +88,37 @@ def test_a_requeued_run_trains_no_fold_again_and_ends_the_same(cleaned_runs, tmp
             raise KeyboardInterrupt
         return fold_probabilities(*args)
 
+    def cached_folds(data_root):
+        (path,) = (data_root / "digits" / "run0").glob("cleaning-folds-*.pt")
+        return path
+
     config = RunFolder(folders["remove"]).read_result()["config"]
     whole, requeued = open_run(config, tmp_path / "whole"), open_run(config, tmp_path / "requeued")
+    whole_data, data = tmp_path / "whole_data", tmp_path / "data"  # each its own cache
     monkeypatch.setattr(cleaning, "_fold_probabilities", fold_probabilities)
-    cleaning.run_label_issues(cfg, whole, cwd / "local_data")
+    cleaning.run_label_issues(cfg, whole, whole_data)
     trained.clear()
     monkeypatch.setattr(cleaning, "_fold_probabilities", killed_after_two_folds)
     with pytest.raises(KeyboardInterrupt):
-        cleaning.run_label_issues(cfg, requeued, cwd / "local_data")
-    saved = torch.load(requeued.cleaning_folds)
+        cleaning.run_label_issues(cfg, requeued, data)
+    saved = torch.load(cached_folds(data))
     assert not requeued.cleaning.exists() and saved["done"] == [0, 1]
-    requeued.write_cleaning_folds({**saved, "time_s": 1000.0})  # as if the first launch's two folds took that long
+    torch.save({**saved, "time_s": 1000.0}, cached_folds(data))  # as if the first launch's two folds took that long
     monkeypatch.setattr(cleaning, "_fold_probabilities", fold_probabilities)
-    issues = cleaning.run_label_issues(cfg, requeued, cwd / "local_data")
+    issues = cleaning.run_label_issues(cfg, requeued, data)
     assert trained == ["confident learning: fold 1/3", "confident learning: fold 2/3", "confident learning: fold 3/3"]
-    assert torch.equal(torch.load(requeued.cleaning_folds)["probabilities"],
-                       torch.load(whole.cleaning_folds)["probabilities"])
+    assert torch.equal(torch.load(cached_folds(data))["probabilities"],
+                       torch.load(cached_folds(whole_data))["probabilities"])
     assert issues.positions.tolist() == json.loads(requeued.cleaning.read_text())["positions"] == []  # all trusted
     assert 1000 < issues.time_s < 1000 + json.loads(whole.cleaning.read_text())["time_s"] + 60
     trained.clear()
-    assert cleaning.run_label_issues(cfg, requeued, cwd / "local_data").positions.tolist() == [] and trained == []
+    assert cleaning.run_label_issues(cfg, requeued, data).positions.tolist() == [] and trained == []
+    relabel = OmegaConf.merge(cfg, {"label_cleaning": {"action": "relabel"}})
+    mate = open_run(OmegaConf.to_container(relabel), tmp_path / "relabel")
+    assert 1000 < cleaning.run_label_issues(relabel, mate, data).time_s and trained == []
+    other_folds = OmegaConf.merge(cfg, {"label_cleaning": {"folds": 2}})  # another cross-validation
+    cleaning.run_label_issues(other_folds, open_run(OmegaConf.to_container(other_folds), tmp_path / "two"), data)
+    assert trained == ["confident learning: fold 1/2", "confident learning: fold 2/2"]
 
 
 def test_the_validation_set_never_joins_the_cross_validation(cleaned_runs, tmp_path, monkeypatch):
@@ -118,7 +132,7 @@ def test_the_validation_set_never_joins_the_cross_validation(cleaned_runs, tmp_p
     monkeypatch.setattr(cleaning, "_fold_probabilities", lambda cfg, data, fit, held_out, device, desc:
                         sizes.append(len(fit) + len(held_out)) or torch.full((len(held_out), 10), 0.1))
     folder = open_run(OmegaConf.to_container(cfg), tmp_path)
-    cleaning.run_label_issues(cfg, folder, cwd / "local_data")
+    cleaning.run_label_issues(cfg, folder, tmp_path / "data")  # a cache of its own: the folds are trained
     split = json.loads((folders["none"] / "split.json").read_text())
     assert sizes == [split["train_size"]] * 3
 
