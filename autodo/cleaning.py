@@ -117,9 +117,21 @@ def _cleaning_data(cfg, data_root, build=True):
     return data, device
 
 
-# what the folds' probabilities depend on (their cache's key, with the number of folds): the data, the cell and
-# seed, and the Baseline's training; not what the run then does with the labels found
+# the settings the folds' models are trained with (their cache's key, with the number of folds): the data, the
+# cell and seed, and the Baseline's training; not what the run then does with the labels found. The whole data-set
+# block is in it (a run with other hyper settings cross-validates again: that costs time, never a wrong result)
 FOLD_SETTINGS = ("dataset", "model", "optim", "amp", "ir", "nr", "sr", "seed", "oversplit")
+
+
+def folds_cache(cfg, data_root):
+    """The path of the folds' cache of the run ``cfg`` and the key it is checked against."""
+    from omegaconf import OmegaConf
+
+    from autodo.model_cache import cache_identity, cache_path
+
+    config = OmegaConf.to_container(cfg, resolve=True)
+    config = {**{key: config[key] for key in FOLD_SETTINGS}, "cleaning_folds": cfg.label_cleaning.folds}
+    return cache_path(config, tuple(config), "cleaning-folds", data_root), cache_identity(config, tuple(config))
 
 
 def _out_of_sample_probabilities(cfg, data_root, data, device):
@@ -127,19 +139,16 @@ def _out_of_sample_probabilities(cfg, data_root, data, device):
     the folds cached beside the split, and the others trained now, each cached when done, holding the cache's lock
     (a seed-mate cleaning the same data waits, then reads them)."""
     import numpy as np
-    from omegaconf import OmegaConf
     from sklearn.model_selection import StratifiedKFold
 
     from autodo.io import atomic_torch_save
-    from autodo.model_cache import cache_identity, cache_path, held
+    from autodo.model_cache import held
 
     labels, folds = data.train_loader.dataset.labels, cfg.label_cleaning.folds
-    config = OmegaConf.to_container(cfg, resolve=True)
-    config = {**{key: config[key] for key in FOLD_SETTINGS}, "cleaning_folds": folds}
-    path, key = cache_path(config, tuple(config), "cleaning-folds", data_root), cache_identity(config, tuple(config))
+    path, key = folds_cache(cfg, data_root)
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=cfg.seed)
     with held(path):
-        saved = _saved_folds(path, key, len(labels), cfg.dataset.num_classes)
+        saved = _saved_folds(path, key, len(labels), cfg.dataset.num_classes, folds)
         for fold, (fit, held_out) in enumerate(splitter.split(np.zeros(len(labels)), labels.numpy())):
             if fold in saved["done"]:
                 continue
@@ -153,13 +162,17 @@ def _out_of_sample_probabilities(cfg, data_root, data, device):
     return saved["probabilities"], saved["time_s"]
 
 
-def _saved_folds(path, key, size, num_classes):
+def _saved_folds(path, key, size, num_classes, folds):
     """The folds done so far (their held-out probabilities and their time), from the cache or none."""
     from autodo.model_cache import read
 
     if not path.exists():
         return {"key": key, "probabilities": torch.zeros(size, num_classes), "done": [], "time_s": 0.0}
-    return read(path, key)
+    saved = read(path, key)
+    if saved["probabilities"].shape != (size, num_classes) or not set(saved["done"]) <= set(range(folds)):
+        raise UserError(f"{path} holds folds of another train subset (the data set's files changed?): delete it to "
+                        "train the folds again")
+    return saved
 
 
 def _fold_probabilities(cfg, data, fit, held_out, device, desc):

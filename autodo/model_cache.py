@@ -1,15 +1,18 @@
-"""Models that many runs share, trained once and cached under ``<data_root>/<dataset>/run<seed>/``, like the split:
-the subsample task's frozen feature network and the active-learning task's rotation-pretrained encoder. Jobs that
-need one at once wait for the one that trains it."""
+"""What many runs share, computed once and cached under ``<data_root>/<dataset>/run<seed>/``, like the split: the
+subsample task's frozen feature network, the active-learning task's rotation-pretrained encoder, DADA's searched
+table and confident learning's folds. Jobs that need one at once wait for the one that computes it."""
 
 import contextlib
 import fcntl
+import logging
 from pathlib import Path
 
 import torch
 
 from autodo.errors import UserError
 from autodo.io import atomic_torch_save
+
+log = logging.getLogger("autodo")
 
 
 def cache_path(config, keys, name, data_root):
@@ -29,10 +32,15 @@ def cache_identity(config, keys):
 
 @contextlib.contextmanager
 def held(path):
-    """Hold ``path``'s lock file, waiting for the process that holds it (that one is training the model)."""
+    """Hold ``path``'s lock file, waiting (and saying so) for the process that holds it: that one is computing what
+    ``path`` caches."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path.with_suffix(".lock"), "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.info("waiting for %s: another run is computing it", path)
+            fcntl.flock(handle, fcntl.LOCK_EX)
         yield
 
 

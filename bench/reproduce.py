@@ -201,7 +201,8 @@ def generated_section(experiment, command, runs, elapsed, drawn, costs):
     parts = [
         begin,
         f"Command: `{command}` ({len(runs)} finished runs; epochs {epochs}, seeds "
-        f"{seeds}). Machine: {machine()}. Compute: {runs['wall_time_s'].sum() / 3600:.2f} h summed over runs"
+        f"{seeds}). Machine: {machine()}. Compute: {runs['wall_time_s'].sum() / 3600:.2f} h summed over the runs' "
+        "wall times (a cost runs share, confident learning's folds, is in each of theirs)"
         + (f", this invocation {elapsed / 3600:.2f} h." if elapsed else "."),
         "",
         "### Test error (%), final epoch: mean ± std over seeds (seeds)",

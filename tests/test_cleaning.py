@@ -71,7 +71,11 @@ def test_a_requeued_run_trains_no_fold_again_and_a_seed_mate_none(cleaned_runs, 
     """The folds are cached beside the split as each is done: a run killed after two of three trains only the third
     and ends with the probabilities of a run never killed; a seed-mate that relabels trains none. Each counts the
     folds' whole cost."""
+    import contextlib
+    import time
+
     import autodo.cleaning as cleaning
+    import autodo.model_cache as model_cache
     from autodo.run_folder import open_run
 
     cwd, folders = cleaned_runs
@@ -113,12 +117,37 @@ def test_a_requeued_run_trains_no_fold_again_and_a_seed_mate_none(cleaned_runs, 
     assert 1000 < issues.time_s < 1000 + json.loads(whole.cleaning.read_text())["time_s"] + 60
     trained.clear()
     assert cleaning.run_label_issues(cfg, requeued, data).positions.tolist() == [] and trained == []
+
+    @contextlib.contextmanager
+    def held_by_a_seed_mate(path):  # the lock is free only after 2 s: the wait is not the folds' cost
+        time.sleep(2)
+        yield
+
+    monkeypatch.setattr(model_cache, "held", held_by_a_seed_mate)
     relabel = OmegaConf.merge(cfg, {"label_cleaning": {"action": "relabel"}})
     mate = open_run(OmegaConf.to_container(relabel), tmp_path / "relabel")
-    assert 1000 < cleaning.run_label_issues(relabel, mate, data).time_s and trained == []
+    assert 1000 < cleaning.run_label_issues(relabel, mate, data).time_s < 1001.5 and trained == []
     other_folds = OmegaConf.merge(cfg, {"label_cleaning": {"folds": 2}})  # another cross-validation
     cleaning.run_label_issues(other_folds, open_run(OmegaConf.to_container(other_folds), tmp_path / "two"), data)
     assert trained == ["confident learning: fold 1/2", "confident learning: fold 2/2"]
+
+
+@pytest.mark.parametrize("change, shared", [
+    ({"nr": 0.2}, False), ({"model": {"name": "small_cnn", "width": 2}}, False), ({"optim": {"weight_decay": 0}}, False),
+    ({"dataset": {"epochs": 3}}, False), ({"seed": 1}, False), ({"label_cleaning": {"folds": 4}}, False),
+    ({"label_cleaning": {"action": "relabel"}}, True), ({"train_on_valid": True}, True), ({"head_refit": True}, True),
+    ({"aug_model": {"name": "SEP"}, "hyper_opt": {"name": "HES"}}, True), ({"num_workers": 2}, True),
+])
+def test_the_folds_are_shared_by_the_runs_they_do_not_differ_for(tmp_path, change, shared):
+    """The folds' cache is keyed by what trains them: another cell, seed, model, optimiser, budget or number of folds
+    is another cross-validation; what the run does with the labels found, its method or its loader is not."""
+    from autodo.cleaning import folds_cache
+
+    cfg = OmegaConf.create(run_config(optim={"momentum": 0.9, "weight_decay": 1e-4}, amp=False, oversplit=False,
+                                      label_cleaning={"action": "remove", "folds": 3}))
+    path, key = folds_cache(cfg, tmp_path)
+    other_path, other_key = folds_cache(OmegaConf.merge(cfg, change), tmp_path)
+    assert (other_path == path and other_key == key) == shared
 
 
 def test_the_validation_set_never_joins_the_cross_validation(cleaned_runs, tmp_path, monkeypatch):
