@@ -72,6 +72,20 @@ def _colours(labels):
     return {label: (plt.cm.tab20 if i < 20 else plt.cm.tab20b)(i % 20) for i, label in enumerate(labels)}
 
 
+def _over_seeds(values):
+    """The mean and std (ddof 1; 0 with one seed) over seeds of an (epochs x seeds) array."""
+    mean = values.mean(1)
+    return mean, values.std(1, ddof=1) if values.shape[1] > 1 else np.zeros_like(mean)
+
+
+def _draw_band(axis, mean, std, colour, style="-"):
+    """A curve against epochs 1, 2, ... with its ±1 std band; returns the line."""
+    epochs = np.arange(1, len(mean) + 1)
+    (line,) = axis.plot(epochs, mean, style, color=colour)
+    axis.fill_between(epochs, mean - std, mean + std, color=colour, alpha=0.2)
+    return line
+
+
 def learning_curves(runs, path):
     groups = list(_method_groups(runs))
     figure, panels = _panels(sorted({cell for cell, _, _ in groups}), rows=2)
@@ -81,11 +95,7 @@ def learning_curves(runs, path):
         error_axis, loss_axis = panels[cell]
         for axis, values in ((error_axis, 100.0 - _curves(rows["run_dir"], "test_acc")),
                              (loss_axis, _curves(rows["run_dir"], "train_loss"))):
-            epochs = np.arange(1, len(values) + 1)
-            mean = values.mean(1)
-            std = values.std(1, ddof=1) if values.shape[1] > 1 else np.zeros_like(mean)
-            (line,) = axis.plot(epochs, mean, color=colours[label])
-            axis.fill_between(epochs, mean - std, mean + std, color=colours[label], alpha=0.2)
+            line = _draw_band(axis, *_over_seeds(values), colours[label])
             handles.setdefault(label, (line, f"{label} ({values.shape[1]})"))
     for cell, (error_axis, loss_axis) in panels.items():
         error_axis.set(title=cell, ylabel="test error (%)")
@@ -125,8 +135,7 @@ def lambda_diagnostics(runs, path):
                 if not all(key in row for run in logged for row in run):
                     continue
                 values = scale * np.array([[row[key] for row in run] for run in logged], dtype=float).T
-                std = values.std(1, ddof=1) if values.shape[1] > 1 else np.zeros(len(values))
-                drawn[(label, cell, method, key)] = (values.mean(1), std)
+                drawn[(label, cell, method, key)] = _over_seeds(values)
     if not drawn:
         return drawn
     labels = [label for label, _ in DIAGNOSTICS if any(key[0] == label for key in drawn)]
@@ -135,10 +144,7 @@ def lambda_diagnostics(runs, path):
     styles = {key: style for _, lines in DIAGNOSTICS for key, style, _ in lines}
     handles = {}
     for (label, cell, method, key), (mean, std) in drawn.items():
-        axis = panels[cell][labels.index(label)]
-        epochs = np.arange(1, len(mean) + 1)
-        (line,) = axis.plot(epochs, mean, styles[key], color=colours[method])
-        axis.fill_between(epochs, mean - std, mean + std, color=colours[method], alpha=0.15)
+        line = _draw_band(panels[cell][labels.index(label)], mean, std, colours[method], styles[key])
         handles.setdefault(method, line)
     for cell, axes in panels.items():
         for axis, label in zip(axes, labels):

@@ -91,7 +91,7 @@ def improvements_of(config):
     if (los.get("weights") or los.get("soft_labels")) and los.get("prior_correction", "none") != "none":
         found.append(("prior", los["prior_correction"]))
     factors = lr_factors(config)
-    if any(factor != 1 for factor in factors.values()):
+    if factors:
         found.append(("lr", tuple(float(factors.get(table, 1)) for table in LAMBDA_TABLES)))
     if los.get("soft_labels") and los.get("smoothing", PAPER_SMOOTHING) != PAPER_SMOOTHING:
         found.append(("smoothing", los["smoothing"]))
@@ -99,10 +99,10 @@ def improvements_of(config):
 
 
 def lr_factors(config):
-    """``hyper_opt.lr_factor`` of the tables the plain run ``config`` learns (a factor of a table it does not learn
-    changes nothing)."""
+    """``hyper_opt.lr_factor`` of the tables the plain run ``config`` learns, where it is not 1 (a factor of 1, or of
+    a table the run does not learn, changes nothing)."""
     factors = config["hyper_opt"].get("lr_factor", {})
-    return {table: factors.get(table, 1) for table in learned_tables(config)}
+    return {table: factors[table] for table in learned_tables(config) if factors.get(table, 1) != 1}
 
 
 def method_name(aug_model, los_model, hyper_opt, train_on_valid=False, head_refit=False, label_cleaning="none",

@@ -41,7 +41,7 @@ def task_identity(config):
     if not los.get("soft_labels") or los.get("smoothing") == PAPER_SMOOTHING:
         los.pop("smoothing", None)
     if "lr_factor" in hyper:
-        factors = {table: factor for table, factor in lr_factors(config).items() if factor != 1}
+        factors = lr_factors(config)
         if factors:
             hyper["lr_factor"] = factors
         else:

@@ -13,6 +13,7 @@ larger of the two stds over seeds; otherwise the present value stays. The test a
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -54,9 +55,7 @@ def validation_accuracy(folder):
 
 
 def mean_std(values):
-    mean = sum(values) / len(values)
-    std = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5 if len(values) > 1 else float("nan")
-    return mean, std
+    return statistics.mean(values), statistics.stdev(values) if len(values) > 1 else float("nan")
 
 
 def table(measured):
