@@ -17,7 +17,7 @@ from autodo.run_folder import open_run
     ("train_throughput.py", ["dataset=digits"], "throughput ratio (autodo / bare):"),
     ("hyper_cost.py", ["dataset=digits", "dataset.epochs=2"],
      "wall-time ratio HES / NONE:"),
-    ("hyper_profile.py", ["dataset=digits"], "ratio hyper pass / training epoch:"),
+    ("hyper_profile.py", ["dataset=digits"], "the pass's floor (encoder forward and backward to the input):"),
 ])
 def test_benchmark_prints_its_ratio(tmp_path, script, args, line):
     proc = subprocess.run([sys.executable, str(REPO / "bench" / script), *args, f"data_root={tmp_path}"],
