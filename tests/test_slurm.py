@@ -68,7 +68,7 @@ def _state(job):
 
 
 def test_a_requeued_job_resumes_from_its_checkpoint(run_launch, tmp_path):
-    args = ["method=autodo", "dataset.epochs=50"]  # long enough to be killed before it ends
+    args = ["method=autodo", "dataset.epochs=25"]  # long enough to be killed before it ends
     run_launch(*args, "out_dir=reference", timeout=300)
     sweep = subprocess.Popen([sys.executable, str(REPO / "launch.py"), *SLURM, *args], cwd=tmp_path,
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
