@@ -124,3 +124,14 @@ def test_settings_added_later_keep_the_identity_of_runs_written_before_them_at_t
     now["los_model"] = {"name": "WGHT", "weights": True, "soft_labels": False, "smoothing": 0.2}
     before["los_model"] = {"name": "WGHT", "weights": True, "soft_labels": False}
     assert signature(now) == signature(before)  # neither a start nor a factor of soft labels it does not learn
+
+
+def test_runs_with_random_per_image_transforms_are_identified_by_how_those_draw():
+    """The per-image policies (and a resizing data set's random crop) draw from per-batch seeds since they stopped
+    depending on num_workers: those runs are new runs; a run without them keeps its identity."""
+    for name in ("RAND", "TRIVIAL", "AUTO"):
+        assert identity(run_config(aug_model={"name": name}))["item_transform_draws"] == "per-batch seeds"
+    resized = run_config(**{"dataset.resize": 36, "dataset.crop": 32})
+    assert identity(resized)["item_transform_draws"] == "per-batch seeds"
+    for plain in (run_config(), run_config(aug_model={"name": "SEP"})):
+        assert "item_transform_draws" not in identity(plain)

@@ -65,8 +65,12 @@ def build_augmentation(aug_cfg, dataset_cfg, table=None):
 def augmentation_identity(config):
     """The canonical plain ``config`` as far as its augmentation goes (autodo.run_folder.identity): a DADA table
     brought in a file is identified by its table (``table_sha256``), not by where the file is nor by the
-    search's settings, which it does not use."""
+    search's settings, which it does not use. A run with random per-image transforms in its loader (a fixed policy,
+    or the random crop of a data set that resizes) says that they draw from per-batch seeds of the run's own
+    stream: they drew from the loader process's, which changed with ``num_workers``."""
     aug_model = config.get("aug_model", {})
     if aug_model.get("name") == "DADA" and aug_model.get("policy") != "search":
         config["aug_model"] = {"name": "DADA", "table_sha256": aug_model.get("table_sha256")}
+    if aug_model.get("name") in (*FIXED, "DADA") or config.get("dataset", {}).get("resize"):
+        config["item_transform_draws"] = "per-batch seeds"
     return config

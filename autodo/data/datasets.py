@@ -5,6 +5,8 @@ Batches are fetched whole through ``__getitems__``: one tensor index for in-memo
 Python loop over items, which keeps the loader's cost small beside a small model's step.
 """
 
+import copy
+
 import torch
 from torch.utils.data import DataLoader, Dataset
 
@@ -12,7 +14,8 @@ from torch.utils.data import DataLoader, Dataset
 class LabelledSubset(Dataset):
     """The samples ``indices`` of ``source`` with the labels ``labels`` (clean, or noisy for training).
 
-    ``transform`` (optional) maps one uint8 image to a uint8 image of the common size, in the loader.
+    ``transform`` (optional) maps one uint8 image to a uint8 image of the common size, in the loader. When
+    ``transform_seed`` is set (by a SeededLoader), a batch's random draws come from its own seed.
     """
 
     def __init__(self, source, indices, labels, transform=None):
@@ -21,6 +24,7 @@ class LabelledSubset(Dataset):
         self.indices = torch.as_tensor(indices, dtype=torch.long)
         self.labels = torch.as_tensor(labels, dtype=torch.long)
         self.transform = transform
+        self.transform_seed = None
 
     def __len__(self):
         return len(self.indices)
@@ -29,10 +33,19 @@ class LabelledSubset(Dataset):
         positions = torch.as_tensor(positions, dtype=torch.long)
         images = self.source.get_batch(self.indices[positions])
         if self.transform is not None:
-            images = [self.transform(image) for image in images]
+            images = self._transformed(images, positions)
         if isinstance(images, list):
             images = torch.stack(images)
         return images, self.labels[positions], positions
+
+    def _transformed(self, images, positions):
+        if self.transform_seed is None:
+            return [self.transform(image) for image in images]
+        # the batch's own seed (a pass's seed and the batch's first sample, unique in the pass), not the stream of
+        # whichever process runs the batch: the images do not depend on the number of loader workers
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.transform_seed + int(positions[0]))
+            return [self.transform(image) for image in images]
 
     def __getitem__(self, position):
         images, labels, positions = self.__getitems__([position])
@@ -44,8 +57,27 @@ def keep_batch(batch):
     return batch
 
 
-def make_loader(dataset, batch_size, shuffle, num_workers, generator=None, drop_last=False, pin_memory=False):
-    return DataLoader(
+class SeededLoader(DataLoader):
+    """A loader over (a copy of) a LabelledSubset with a random per-image transform: each pass draws a seed from
+    ``transform_seeds``, a generator saved in checkpoints, from which its batches' transforms draw. So the images
+    are the same with any number of worker processes, and a resumed run goes on as an uninterrupted one."""
+
+    def __init__(self, dataset, transform_seeds, **kwargs):
+        super().__init__(copy.copy(dataset), **kwargs)  # its own copy: another loader's pass does not reseed it
+        self.transform_seeds = transform_seeds
+
+    def __iter__(self):
+        self.dataset.transform_seed = int(torch.randint(2**62, (), generator=self.transform_seeds))
+        return super().__iter__()
+
+
+def make_loader(dataset, batch_size, shuffle, num_workers, generator=None, drop_last=False, pin_memory=False,
+                transform_seeds=None):
+    """A loader of whole batches; with ``transform_seeds`` (a generator) a SeededLoader."""
+    loader, seeded = DataLoader, {}
+    if transform_seeds is not None:
+        loader, seeded = SeededLoader, {"transform_seeds": transform_seeds}
+    return loader(
         dataset,
         batch_size=batch_size,
         shuffle=shuffle,
@@ -55,4 +87,5 @@ def make_loader(dataset, batch_size, shuffle, num_workers, generator=None, drop_
         generator=generator,
         pin_memory=pin_memory,
         persistent_workers=False,
+        **seeded,
     )

@@ -22,7 +22,7 @@ class RunData:
     hyper_valid_loader: torch.utils.data.DataLoader
     train_transform: torch.nn.Module  # uint8 batch -> augmented, normalised float batch (on the device)
     eval_transform: torch.nn.Module  # uint8 batch -> normalised float batch
-    generators: dict  # the random streams of the shuffled loaders: saved in checkpoints
+    generators: dict  # the loaders' random streams (shuffles, per-image draws): saved in checkpoints
     clean_train_labels: torch.Tensor  # for diagnostics only: which train labels are wrong
     record: dict  # sizes, per-class counts and relabelled samples of the biased train set
 
@@ -56,17 +56,23 @@ def build_run_data(cfg, data_root, device, augmentation, label_issues=None):
     test_set = LabelledSubset(test_source, torch.arange(len(test_source)), test_source.labels, item_eval)
 
     generators = {"train": torch.Generator().manual_seed(cfg.seed)}
+    random_items = item_train is not None  # random per-image transforms draw from streams of their own
+    if random_items:
+        generators["train_items"] = torch.Generator().manual_seed(cfg.seed + 3)
     loader_args = {"num_workers": cfg.num_workers, "pin_memory": device.type == "cuda"}
     train_loader = make_loader(train_set, dataset_cfg.batch_size, shuffle=True, generator=generators["train"],
-                               **loader_args)
+                               transform_seeds=generators.get("train_items"), **loader_args)
     valid_loader = make_loader(valid_set, cfg.eval_batch_size, shuffle=False, **loader_args)
     test_loader = make_loader(test_set, cfg.eval_batch_size, shuffle=False, **loader_args)
     hyper_train_loader = hyper_valid_loader = None
     if cfg.hyper_opt.name != "NONE":
         generators["hyper_train"] = torch.Generator().manual_seed(cfg.seed + 1)
         generators["hyper_valid"] = torch.Generator().manual_seed(cfg.seed + 2)
+        if random_items:
+            generators["hyper_train_items"] = torch.Generator().manual_seed(cfg.seed + 4)
         hyper_train_loader = make_loader(train_set, dataset_cfg.hyper_batch_size, shuffle=True, drop_last=True,
-                                         generator=generators["hyper_train"], **loader_args)
+                                         generator=generators["hyper_train"],
+                                         transform_seeds=generators.get("hyper_train_items"), **loader_args)
         hyper_valid_loader = test_loader if cfg.overfit else valid_loader
     image_size = (dataset_cfg.crop,) * 2 if dataset_cfg.get("crop") else tuple(train_source.images.shape[-2:])
     return RunData(

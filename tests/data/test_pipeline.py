@@ -34,3 +34,16 @@ def test_policy_runs_in_the_train_loader_only(tmp_path):
     data = run_data(tmp_path, "aug_model=RAND")
     assert data.train_loader.dataset.transform is not None
     assert data.valid_loader.dataset.transform is None and data.test_loader.dataset.transform is None
+
+
+def test_a_policys_train_images_do_not_depend_on_the_number_of_loader_workers(tmp_path):
+    """RandAugment's images in a run's first two train passes, with the hyper loader's too: the same with 0 and 2
+    workers, each loader drawing from a stream of its own that a checkpoint saves."""
+    images = {}
+    for workers in (0, 2):
+        data = run_data(tmp_path, "aug_model=RAND", "los_model=WGHT", "hyper_opt=HES", f"num_workers={workers}")
+        assert {"train_items", "hyper_train_items"} <= set(data.generators)
+        images[workers] = [torch.cat([batch[0] for batch in loader])
+                           for loader in (data.train_loader, data.train_loader, data.hyper_train_loader)]
+    for main, workers in zip(images[0], images[2]):
+        assert torch.equal(main, workers)
