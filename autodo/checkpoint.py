@@ -28,12 +28,12 @@ def load_checkpoint(path, state, generators, device):
         checkpoint = torch.load(path, map_location=device, weights_only=True)
         for name, obj in state.items():
             obj.load_state_dict(checkpoint[name])
+        torch.set_rng_state(checkpoint["rng"]["torch"].cpu())
+        for name, generator in generators.items():
+            generator.set_state(checkpoint["rng"][name].cpu())
     except Exception as error:  # noqa: BLE001 - whatever broke, the file is not this run's checkpoint
         raise UserError(f"checkpoint {path} is unreadable ({type(error).__name__}): delete it to start the run "
                         "again, or move the folder away") from None
-    torch.set_rng_state(checkpoint["rng"]["torch"].cpu())
-    for name, generator in generators.items():
-        generator.set_state(checkpoint["rng"][name].cpu())
     if "cuda" in checkpoint["rng"] and torch.cuda.is_available():
         torch.cuda.set_rng_state_all([s.cpu() for s in checkpoint["rng"]["cuda"]])
     return checkpoint["history"]

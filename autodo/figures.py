@@ -205,7 +205,7 @@ def final_test_features(run_dir, data_root=None, device="cpu", iteration=None):
                 raise UserError(f"{folder.cleaning} is missing: the run's cleaned train set cannot be rebuilt")
             issues = read_label_issues(folder.cleaning)
         parts = build_run(cfg, data_root, table, issues)
-        load_checkpoint(folder.checkpoint, parts.state(), parts.data.generators, parts.device)
+        load_checkpoint(folder.checkpoint, parts.state(), {}, parts.device)  # the weights: no loader goes on
         model, data, device = parts.model, parts.data, parts.device
     model.eval()
     features, predictions, labels = [], [], []

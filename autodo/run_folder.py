@@ -100,8 +100,22 @@ def identity(config):
 
 def signature(config):
     """The hex SHA-256 of the identity of ``config``."""
-    text = json.dumps(identity(config), sort_keys=True, separators=(",", ":"))
+    return _digest(identity(config))
+
+
+def _digest(run_identity):
+    text = json.dumps(run_identity, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _drew_per_process(stored, config):
+    """Whether the run of ``config`` in a folder with the stored signature ``stored`` (None: a folder older than
+    run.json) was computed before its per-image random transforms drew from per-batch seeds (autodo.augment.choice):
+    its numbers are not those of this version's run of ``config``."""
+    former = identity(config)
+    if former.pop("item_transform_draws", None) is None:
+        return False
+    return stored is None or stored == _digest(former)
 
 
 def run_name(config):
@@ -225,8 +239,12 @@ class RunFolder:
             if not isinstance(value, numbers.Real) or isinstance(value, bool):
                 raise DamagedRun(f"{RESULT}: {key}={value!r} is not a number")
         stored = self.stored_signature()
-        if stored is not None and stored != signature(result["config"]):
-            raise DamagedRun(f"the config in {RESULT} is not the run's of {RUN_JSON} (signature {stored[:8]})")
+        if stored is None or stored != signature(result["config"]):
+            if _drew_per_process(stored, result["config"]):
+                raise DamagedRun("its per-image augmentation drew from the loading process's random stream, as "
+                                 "versions before per-batch seeds did: not counted; a relaunch runs it again")
+            if stored is not None:
+                raise DamagedRun(f"the config in {RESULT} is not the run's of {RUN_JSON} (signature {stored[:8]})")
         return result
 
     def read_selection(self):

@@ -153,3 +153,28 @@ def test_runs_written_before_run_json_and_the_valid_set_flags_read_as_without_th
     runs, skipped = load_runs([tmp_path])
     assert skipped == [] and not runs["train_on_valid"][0] and not runs["head_refit"][0]
     assert label_runs(runs)["method"][0] == "Baseline"
+
+
+def test_policy_runs_drawn_before_per_batch_seeds_are_not_counted(tmp_path):
+    """A fixed-policy run written before its per-image draws came from per-batch seeds (its run.json holds the
+    signature of its config without that, or it has no run.json) is not this version's run of its config: it is
+    skipped, saying why; the run of this version is counted."""
+    import hashlib
+
+    from autodo.run_folder import identity
+
+    policy = {"aug_model": {"name": "RAND"}}
+    make_run(tmp_path / "sweep", 1, 80.0, **policy)
+    old = make_run(tmp_path / "sweep", 0, 90.0, **policy)
+    former = identity(config_of(0, **policy))
+    del former["item_transform_draws"]
+    text = json.dumps(former, sort_keys=True, separators=(",", ":"))
+    (old.path / "run.json").write_text(json.dumps({"signature": hashlib.sha256(text.encode()).hexdigest()}))
+    legacy = tmp_path / "sweep" / "legacy"
+    (legacy / ".hydra").mkdir(parents=True)
+    (legacy / ".hydra" / "config.yaml").write_text("seed: 2\n")
+    (legacy / "result.json").write_text(json.dumps({"config": config_of(2, **policy), "epochs": 3,
+                                                    "test_acc_final": 70.0}))
+    runs, skipped = load_runs([tmp_path / "sweep"])
+    assert list(runs["seed"]) == [1]
+    assert len(skipped) == 2 and all("before per-batch seeds" in found.reason for found in skipped)

@@ -35,6 +35,10 @@ if not _cluster_is_up():
     pytest.skip("no idle Slurm cluster here (start one as root with .ci/slurm-cluster start)",
                 allow_module_level=True)
 
+# one test at a time, on one pytest worker: the jobs of two would queue behind each other on the test cluster's
+# 2 cores and could outlast the tests' waits
+pytestmark = pytest.mark.xdist_group("slurm")
+
 
 def wait_until(condition, timeout, what):
     deadline = time.time() + timeout

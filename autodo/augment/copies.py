@@ -81,6 +81,6 @@ def augmented_copies(images, draws, name, dataset_cfg):
     out = []
     with torch.random.fork_rng(devices=[]):  # torchvision's policies draw from the global stream
         for image, draw in zip(images, draws):
-            torch.manual_seed(int(draw[0] * 2**62))
+            torch.default_generator.manual_seed(int(draw[0] * 2**62))  # the CPU stream only, as fork_rng restores
             out.append(policy(image))
     return torch.stack(out)

@@ -42,9 +42,11 @@ class LabelledSubset(Dataset):
         if self.transform_seed is None:
             return [self.transform(image) for image in images]
         # the batch's own seed (a pass's seed and the batch's first sample, unique in the pass), not the stream of
-        # whichever process runs the batch: the images do not depend on the number of loader workers
+        # whichever process runs the batch: the images do not depend on the number of loader workers. Only the CPU
+        # stream is seeded (torch.manual_seed would reseed CUDA's too, and fork_rng restores only the CPU's), with
+        # a 32-bit seed, all that torch's CPU generator keeps of one
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.transform_seed + int(positions[0]))
+            torch.default_generator.manual_seed((self.transform_seed + int(positions[0])) % 2**32)
             return [self.transform(image) for image in images]
 
     def __getitem__(self, position):
@@ -67,7 +69,7 @@ class SeededLoader(DataLoader):
         self.transform_seeds = transform_seeds
 
     def __iter__(self):
-        self.dataset.transform_seed = int(torch.randint(2**62, (), generator=self.transform_seeds))
+        self.dataset.transform_seed = int(torch.randint(2**32, (), generator=self.transform_seeds))
         return super().__iter__()
 
 

@@ -44,6 +44,7 @@ def train_network(cfg, folder, data_root, chosen):
     selected = torch.zeros(len(data.train_loader.dataset), dtype=torch.bool)
     selected[chosen] = True
     generator = data.generators["augment"] = stream_generator(cfg.seed, EPOCHS)  # saved in the checkpoint
+    data.generators.pop("train_items", None)  # the replaced loader's (a resizing data set's random crop)
 
     def augment(images):
         draws = torch.rand(len(images), 1, 3, generator=generator, dtype=torch.float64)

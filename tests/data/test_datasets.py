@@ -94,3 +94,13 @@ def test_seeded_draws_resume_from_the_saved_streams():
     resumed.generator.set_state(stopped.generator.get_state())
     resumed.transform_seeds.set_state(seeds.get_state())
     assert torch.equal(passes(resumed, 1)[0], second)
+
+
+def test_seeded_draws_leave_the_cuda_stream_alone(monkeypatch):
+    """A batch seeds the CPU stream only: reseeding CUDA's (which fork_rng(devices=[]) does not restore) would reset
+    the GPU's dropout and augmentation draws at every batch."""
+    def reseeded(seed):
+        raise AssertionError("a batch reseeded the CUDA stream")
+
+    monkeypatch.setattr(torch.cuda, "manual_seed_all", reseeded)
+    passes(seeded_loader(0, torch.Generator().manual_seed(5)), 1)
