@@ -167,12 +167,19 @@ def claims(runs):
 
 
 def cost_table(runs):
-    """Mean wall time per run of each method, and its ratio to the Baseline's, per cell."""
+    """Mean wall time per run of each method, and its ratio to the Baseline's, per cell; empty where a method has
+    no run in a cell (the clean cell keeps only the rows its claim needs)."""
     runs = label_runs(runs)
     means = runs.groupby(["method", "cell"])["wall_time_s"].mean().unstack("cell")
     ratios = means / means.loc["Baseline"]
-    text = means.round(0).astype(int).astype(str) + " s (" + ratios.round(2).astype(str) + "x)"
+    text = means.copy()
+    for cell in means.columns:
+        text[cell] = [_cost_text(seconds, ratio) for seconds, ratio in zip(means[cell], ratios[cell])]
     return text.reset_index().to_markdown(index=False)
+
+
+def _cost_text(seconds, ratio):
+    return "" if math.isnan(seconds) else f"{round(seconds)} s ({round(ratio, 2)}x)"
 
 
 def cost_benchmarks():

@@ -228,3 +228,20 @@ def test_active_learning_benchmark_checks_the_seeds_claims(tmp_path):
     assert "the claim (higher minority-class accuracy than random at equal labels) holds" in text
     assert "entropy never reaches it" in text and "OLD TABLES" not in text
     assert (tmp_path / "bench" / "figures" / "active_learning_curves.png").exists()
+
+
+def test_the_cost_table_leaves_a_cell_empty_where_a_method_has_no_run(tmp_path):
+    """The clean cell of experiment=reproduce runs only Baseline and full AutoDO: the other rows' clean cell is
+    empty (not a crash after hours of runs), the rest mean wall time and ratio to the Baseline's."""
+    from autodo.results import load_runs
+
+    reproduce = bench_module("reproduce")
+    for ir, nr, rows in ((100, 0.1, {"baseline": ({}, 10.0), "logit_adjusted": ({"los_model.name": "LA"}, 12.0)}),
+                         (1, 0.0, {"baseline": ({}, 20.0)})):
+        for settings, seconds in rows.values():
+            config = run_config(ir=ir, nr=nr, **settings)
+            open_run(config, tmp_path / "runs").write_result({"config": config, "epochs": 1, "test_acc_final": 90.0,
+                                                              "wall_time_s": seconds})
+    table = reproduce.cost_table(load_runs([tmp_path / "runs"])[0]).splitlines()
+    rows = {line.split("|")[1].strip(): [cell.strip() for cell in line.split("|")[2:-1]] for line in table[2:]}
+    assert rows == {"Baseline": ["20 s (1.0x)", "10 s (1.0x)"], "logit-adjusted CE": ["", "12 s (1.2x)"]}
