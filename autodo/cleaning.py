@@ -21,6 +21,7 @@ import torch
 from autodo.errors import UserError
 
 ACTIONS = ("none", "remove", "relabel")
+FOLD_CROPS = 105  # the random stream of the folds' loaders (autodo.augment.copies; the active task's are 100-104)
 log = logging.getLogger("autodo")
 
 
@@ -154,8 +155,7 @@ def _out_of_sample_probabilities(cfg, data_root, data, device):
                 continue
             started = time.perf_counter()
             saved["probabilities"][held_out] = _fold_probabilities(cfg, data, torch.from_numpy(fit),
-                                                                   torch.from_numpy(held_out), device,
-                                                                   f"confident learning: fold {fold + 1}/{folds}")
+                                                                   torch.from_numpy(held_out), device, fold)
             saved["done"].append(fold)
             saved["time_s"] += time.perf_counter() - started
             atomic_torch_save(path, saved)
@@ -175,8 +175,9 @@ def _saved_folds(path, key, size, num_classes, folds):
     return saved
 
 
-def _fold_probabilities(cfg, data, fit, held_out, device, desc):
+def _fold_probabilities(cfg, data, fit, held_out, device, fold):
     """Train a Baseline model on the train subset's ``fit`` positions; its softmax at the ``held_out`` ones."""
+    from autodo.augment.copies import stream_generator
     from autodo.data.datasets import LabelledSubset, make_loader
     from autodo.engine import train_plain
     from autodo.models import build_classifier
@@ -185,9 +186,12 @@ def _fold_probabilities(cfg, data, fit, held_out, device, desc):
     torch.manual_seed(cfg.seed)  # the Baseline's start
     model = build_classifier(cfg.model, cfg.dataset.in_channels, cfg.dataset.num_classes).to(device)
     fit_set = LabelledSubset(train.source, train.indices[fit], train.labels[fit], train.transform)
+    # a resizing data set's random crop draws from the fold's own stream, whatever num_workers (as a run's loader)
     loader = make_loader(fit_set, cfg.dataset.batch_size, shuffle=True, num_workers=cfg.num_workers,
-                         generator=torch.Generator().manual_seed(cfg.seed), pin_memory=device.type == "cuda")
-    train_plain(cfg, model, loader, data.train_transform, device, desc)
+                         generator=torch.Generator().manual_seed(cfg.seed), pin_memory=device.type == "cuda",
+                         transform_seeds=stream_generator(cfg.seed, FOLD_CROPS, fold + 1))
+    train_plain(cfg, model, loader, data.train_transform, device,
+                f"confident learning: fold {fold + 1}/{cfg.label_cleaning.folds}")
 
     held_out_set = LabelledSubset(train.source, train.indices[held_out], train.labels[held_out],
                                   data.valid_loader.dataset.transform)

@@ -2,12 +2,14 @@
 
 import json
 
+import numpy as np
 import pytest
 import torch
 from omegaconf import OmegaConf
 
 from autodo.run_folder import RunFolder
 from conftest import launch, run_config, run_dirs
+from fakes import write_image_folder
 
 NOISY = ["dataset=digits", "ir=1", "nr=0.3", "dataset.epochs=8", "label_cleaning.folds=3", "device=cpu"]
 
@@ -82,8 +84,8 @@ def test_a_requeued_run_trains_no_fold_again_and_a_seed_mate_none(cleaned_runs, 
     cfg = _config(folders["remove"])
     trained = []
 
-    def fold_probabilities(cfg, data, fit, held_out, device, desc):  # a stand-in model: sure of the given label
-        trained.append(desc)
+    def fold_probabilities(cfg, data, fit, held_out, device, fold):  # a stand-in model: sure of the given label
+        trained.append(fold)
         labels = data.train_loader.dataset.labels[held_out]
         return torch.nn.functional.one_hot(labels, cfg.dataset.num_classes).float() * 0.9 + 0.01
 
@@ -110,7 +112,7 @@ def test_a_requeued_run_trains_no_fold_again_and_a_seed_mate_none(cleaned_runs, 
     torch.save({**saved, "time_s": 1000.0}, cached_folds(data))  # as if the first launch's two folds took that long
     monkeypatch.setattr(cleaning, "_fold_probabilities", fold_probabilities)
     issues = cleaning.run_label_issues(cfg, requeued, data)
-    assert trained == ["confident learning: fold 1/3", "confident learning: fold 2/3", "confident learning: fold 3/3"]
+    assert trained == [0, 1, 2]
     assert torch.equal(torch.load(cached_folds(data))["probabilities"],
                        torch.load(cached_folds(whole_data))["probabilities"])
     assert issues.positions.tolist() == json.loads(requeued.cleaning.read_text())["positions"] == []  # all trusted
@@ -129,7 +131,7 @@ def test_a_requeued_run_trains_no_fold_again_and_a_seed_mate_none(cleaned_runs, 
     assert 1000 < cleaning.run_label_issues(relabel, mate, data).time_s < 1001.5 and trained == []
     other_folds = OmegaConf.merge(cfg, {"label_cleaning": {"folds": 2}})  # another cross-validation
     cleaning.run_label_issues(other_folds, open_run(OmegaConf.to_container(other_folds), tmp_path / "two"), data)
-    assert trained == ["confident learning: fold 1/2", "confident learning: fold 2/2"]
+    assert trained == [0, 1]
 
 
 @pytest.mark.parametrize("change, shared", [
@@ -150,6 +152,23 @@ def test_the_folds_are_shared_by_the_runs_they_do_not_differ_for(tmp_path, chang
     assert (other_path == path and other_key == key) == shared
 
 
+def test_the_folds_are_the_same_whatever_num_workers_on_a_resizing_data_set(tmp_path):
+    """A resizing data set's random crop draws from each fold's own stream, not from the loading process's."""
+    rng = np.random.default_rng(0)
+    write_image_folder(tmp_path / "inet" / "train", 4, 8, rng)
+    write_image_folder(tmp_path / "inet" / "val", 4, 2, rng)
+    probabilities = []
+    for workers in (0, 2):
+        launch("dataset=imagenet", f"dataset.path={tmp_path / 'inet'}", "dataset.num_classes=4",
+               "dataset.valid_size=0.25", "dataset.resize=20", "dataset.crop=16", "model=small_cnn",
+               "dataset.epochs=2", "dataset.batch_size=4", "eval_batch_size=3", "nr=0.3",
+               "method=confident_learning", "label_cleaning.folds=2", f"num_workers={workers}",
+               f"data_root={tmp_path / f'data{workers}'}", f"out_dir={tmp_path / f'out{workers}'}", cwd=tmp_path)
+        (cached,) = (tmp_path / f"data{workers}" / "imagenet" / "run0").glob("cleaning-folds-*.pt")
+        probabilities.append(torch.load(cached)["probabilities"])
+    assert probabilities[0].sum() > 0 and torch.equal(*probabilities)
+
+
 def test_the_validation_set_never_joins_the_cross_validation(cleaned_runs, tmp_path, monkeypatch):
     import autodo.cleaning as cleaning
     from autodo.run_folder import open_run
@@ -158,7 +177,7 @@ def test_the_validation_set_never_joins_the_cross_validation(cleaned_runs, tmp_p
     cfg = _config(folders["remove"])
     cfg.train_on_valid = True
     sizes = []
-    monkeypatch.setattr(cleaning, "_fold_probabilities", lambda cfg, data, fit, held_out, device, desc:
+    monkeypatch.setattr(cleaning, "_fold_probabilities", lambda cfg, data, fit, held_out, device, fold:
                         sizes.append(len(fit) + len(held_out)) or torch.full((len(held_out), 10), 0.1))
     folder = open_run(OmegaConf.to_container(cfg), tmp_path)
     cleaning.run_label_issues(cfg, folder, tmp_path / "data")  # a cache of its own: the folds are trained
