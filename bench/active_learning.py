@@ -8,7 +8,7 @@ relaunch runs only the unfinished runs. Then it makes the tables (test accuracy 
 labels, and the labels each function needs to reach random's final accuracy), checks the seed's claims on the
 means, draws the learning curves and rewrites the section of BENCHMARKS.md between its markers.
 
-    python bench/active_learning.py                  # runs into ./active_learning/
+    python bench/active_learning.py                  # runs into bench/runs/active_learning/
     python bench/active_learning.py --skip-runs      # only remake the tables, the figure and BENCHMARKS.md
 """
 

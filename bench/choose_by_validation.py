@@ -7,7 +7,7 @@ the present defaults, on the seeds 0 and 1, into its own folder under --out (a r
 finished). A change is chosen when its mean final validation accuracy beats the present defaults' by more than the
 larger of the two stds over seeds; otherwise the present value stays. The test accuracy is not shown.
 
-    python bench/choose_by_validation.py                # runs into ./choose_by_validation/
+    python bench/choose_by_validation.py                # runs into bench/runs/choose_by_validation/
     python bench/choose_by_validation.py --skip-runs    # only remake the table and BENCHMARKS.md
 """
 
@@ -22,7 +22,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from reproduce import machine, write_benchmarks  # noqa: E402
+from reproduce import RUNS, machine, write_benchmarks  # noqa: E402
 
 from autodo.results import load_runs  # noqa: E402
 from autodo.run_folder import RunFolder  # noqa: E402
@@ -78,8 +78,8 @@ def table(measured):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", default="choose_by_validation",
-                        help="the candidates' folders go under it (default: ./choose_by_validation)")
+    parser.add_argument("--out", default=str(RUNS / "choose_by_validation"),
+                        help="the candidates' folders go under it (default: bench/runs/choose_by_validation)")
     parser.add_argument("--skip-runs", action="store_true", help="use the finished runs as they are")
     parser.add_argument("--benchmarks", default=str(REPO / "BENCHMARKS.md"), help="the file to write")
     args, overrides = parser.parse_known_args(argv)

@@ -9,8 +9,8 @@ Then it makes the tables (autodo.results, as aggregate.py), checks the paper's c
 the figures into bench/figures/<experiment>/, runs the cost benchmarks, and rewrites the preset's section of
 BENCHMARKS.md between its markers (the hand-written reading around them is kept).
 
-    python bench/reproduce.py                              # runs into ./reproduce/
-    python bench/reproduce.py --experiment reproduce_8epochs --out reproduce_8epochs
+    python bench/reproduce.py                              # runs into bench/runs/reproduce/
+    python bench/reproduce.py --experiment reproduce_8epochs   # into bench/runs/reproduce_8epochs/
     python bench/reproduce.py --out DIR seed=0,1            # launch.py overrides narrow or change the sweep
     python bench/reproduce.py --skip-runs --skip-costs      # only remake tables, figures and BENCHMARKS.md
 """
@@ -28,6 +28,9 @@ from pathlib import Path
 import torch
 
 REPO = Path(__file__).resolve().parent.parent
+# each benchmark's finished runs, committed without their checkpoints and event files (.gitignore): the tables in
+# BENCHMARKS.md can be remade from them (--skip-runs), and a relaunch on any machine runs only what is missing
+RUNS = REPO / "bench" / "runs"
 sys.path.insert(0, str(REPO))
 
 from autodo import figures  # noqa: E402
@@ -261,7 +264,7 @@ def task_benchmark(argv, script, doc, sweeps, task, section, markers):
 
     name = Path(script).stem
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", default=name, help=f"the sweeps' out_dir (default: ./{name})")
+    parser.add_argument("--out", default=str(RUNS / name), help=f"the sweeps' out_dir (default: bench/runs/{name})")
     parser.add_argument("--skip-runs", action="store_true", help="use the finished runs as they are")
     parser.add_argument("--benchmarks", default=str(REPO / "BENCHMARKS.md"), help="the file to write")
     args = parser.parse_args(argv)
@@ -299,14 +302,14 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--experiment", choices=sorted(EXPERIMENTS), default="reproduce",
                         help="the preset (default: reproduce, the reference's proportions)")
-    parser.add_argument("--out", help="the sweeps' out_dir (default: ./<experiment>)")
+    parser.add_argument("--out", help="the sweeps' out_dir (default: bench/runs/<experiment>)")
     parser.add_argument("--skip-runs", action="store_true", help="use the finished runs as they are")
     parser.add_argument("--skip-costs", action="store_true", help="do not run the cost benchmarks")
     parser.add_argument("--benchmarks", default=str(REPO / "BENCHMARKS.md"),
                         help="the file to write (default: the repository's BENCHMARKS.md); the figures go to "
                              "bench/figures/<experiment>/ beside it")
     args, overrides = parser.parse_known_args(argv)
-    out = os.path.abspath(args.out or args.experiment)
+    out = os.path.abspath(args.out or RUNS / args.experiment)
     started = time.perf_counter()
     if not args.skip_runs:
         run_sweeps(args.experiment, out, overrides)

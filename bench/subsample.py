@@ -12,7 +12,7 @@ Sweeps ``task=subsample`` on Fashion-MNIST, translation, four seeds (two for the
 A relaunch runs only the unfinished runs. Then it makes the tables, checks the seed's claims and rewrites the
 section of BENCHMARKS.md between its markers.
 
-    python bench/subsample.py                    # runs into ./subsample/
+    python bench/subsample.py                    # runs into bench/runs/subsample/
     python bench/subsample.py --skip-runs        # only remake the tables, the figure and BENCHMARKS.md
 """
 
