@@ -121,11 +121,20 @@ def test_reproduce_sweeps_the_clean_cell_with_the_rows_its_claim_needs(monkeypat
     reproduce.run_sweeps("reproduce", "/out", ["method=baseline"])
     reproduce.run_sweeps("reproduce_8epochs", "/out", [])
     tails = [" ".join(command[2:]) for command in commands]
-    assert tails == ["ir=100 nr=0.1 out_dir=/out seed=0",
-                     "ir=1 nr=0.0 sr=0.5 method=baseline,autodo out_dir=/out seed=0",
-                     "ir=100 nr=0.1 out_dir=/out method=baseline", "ir=1 nr=0.0 sr=0.5 out_dir=/out method=baseline",
-                     "ir=100 nr=0.1 out_dir=/out", "ir=1 nr=0.0 sr=0.5 out_dir=/out"]
-    assert [command[1] for command in commands] == ["experiment=reproduce"] * 4 + ["experiment=reproduce_8epochs"] * 2
+    assert tails[:3] == ["ir=100 nr=0.1 out_dir=/out seed=0",
+                         "ir=1 nr=0.0 sr=0.5 method=baseline,autodo out_dir=/out seed=0",
+                         "ir=100 nr=0.1 seed=0 out_dir=/out method=baseline"]
+    # no seed given: the preset's seeds, one after the other, each with both cells
+    assert tails[3:10] == ["ir=1 nr=0.0 sr=0.5 seed=0 out_dir=/out method=baseline",
+                           "ir=100 nr=0.1 seed=1 out_dir=/out method=baseline",
+                           "ir=1 nr=0.0 sr=0.5 seed=1 out_dir=/out method=baseline",
+                           "ir=100 nr=0.1 seed=2 out_dir=/out method=baseline",
+                           "ir=1 nr=0.0 sr=0.5 seed=2 out_dir=/out method=baseline",
+                           "ir=100 nr=0.1 seed=3 out_dir=/out method=baseline",
+                           "ir=1 nr=0.0 sr=0.5 seed=3 out_dir=/out method=baseline"]
+    assert tails[10:] == [f"{cell} seed={seed} out_dir=/out" for seed in range(4)
+                          for cell in ("ir=100 nr=0.1", "ir=1 nr=0.0 sr=0.5")]
+    assert [command[1] for command in commands] == ["experiment=reproduce"] * 10 + ["experiment=reproduce_8epochs"] * 8
 
 
 def test_choose_by_validation_takes_a_change_only_when_it_wins_by_more_than_a_std(tmp_path):
