@@ -52,6 +52,7 @@ PRESETS = {
     "autodo_prior": ("SEP", "BOTH", "HES", False, False, "none", (("prior", "logit_adjust"),)),
     "confident_learning": ("NONE", "NONE", "NONE", False, False, "remove", ()),
     "confident_relabel": ("NONE", "NONE", "NONE", False, False, "relabel", ()),
+    "confident_learning_la": ("NONE", "LA", "NONE", False, False, "remove", ()),
 }
 _PRESET_OF = {settings: name for name, settings in PRESETS.items()}
 

@@ -51,6 +51,7 @@ FIXED_POLICIES = ("RAA", "FAA", "TrivialAugment", "DADA (searched here)")
 HONEST_BASELINES = ("logit-adjusted CE", "class-balanced CE", "Baseline + valid in train",
                     "logit-adjusted CE + valid in train", "Baseline + head refit on valid",
                     "Baseline + confident learning (remove)", "Baseline + confident learning (relabel)",
+                    "logit-adjusted CE + confident learning (remove)",
                     "lambda^{A,W,S} frozen (no hyper steps)", "lambda^{A,W,S} frozen (no hyper steps) + valid in train")
 PAPER_CHAIN = ("Baseline", "lambda^A_SHA", "lambda^A", "lambda^{A,W}", FULL)  # each part adds, says the paper
 TARGET_ERROR_RATIO = 0.6  # full AutoDO's final test error against the Baseline's

@@ -114,7 +114,7 @@ def test_help_lists_the_groups_and_their_options(run_launch):
     for group in ("aug_model: AUTO, DADA, NONE, RAND, SEP, SHA, TRIVIAL", "los_model: BOTH, CB, LA, NONE, SOFT, WGHT",
                   "method: autodo, autodo_a, autodo_aw, autodo_frozen, autodo_frozen_valid, autodo_prior, "
                   "autodo_refit, autodo_sha, autodo_unroll, autodo_valid, baseline, class_balanced, confident_learning, "
-                  "confident_relabel, dada, faa, head_refit, logit_adjusted, raa, train_on_valid, train_on_valid_la, "
+                  "confident_learning_la, confident_relabel, dada, faa, head_refit, logit_adjusted, raa, train_on_valid, train_on_valid_la, "
                   "trivial",
                   "experiment: al_fashion_mnist, digits_demo, paper_cifar10, paper_cifar100, paper_imagenet, paper_svhn, "
                   "reproduce, reproduce_8epochs",
