@@ -184,19 +184,18 @@ def claims(runs):
 
 
 def cost_table(runs):
-    """Mean wall time per run of each method, and its ratio to the Baseline's, per cell; empty where a method has
-    no run in a cell (the clean cell keeps only the rows its claim needs)."""
-    runs = label_runs(runs)
-    means = runs.groupby(["method", "cell"])["wall_time_s"].mean().unstack("cell")
-    ratios = means / means.loc["Baseline"]
-    text = means.copy()
-    for cell in means.columns:
-        text[cell] = [_cost_text(seconds, ratio) for seconds, ratio in zip(means[cell], ratios[cell])]
-    return text.reset_index().to_markdown(index=False)
-
-
-def _cost_text(seconds, ratio):
-    return "" if math.isnan(seconds) else f"{round(seconds)} s ({round(ratio, 2)}x)"
+    """Each method's wall time per run as a ratio to the Baseline run of the same seed and cell, mean ± std over the
+    seeds that have both, per cell. A seed's rows run on one machine, but seeds may not (a preset split between this
+    machine and a lent one): seconds would mix machines, a ratio within a seed does not. Empty where a method has no
+    such run in a cell (the clean cell keeps only the rows its claim needs)."""
+    per_run = label_runs(runs).groupby(["method", "cell", "seed"], as_index=False)["wall_time_s"].mean()
+    baseline = per_run[per_run["method"] == "Baseline"].drop(columns="method")
+    per_run = per_run.merge(baseline, on=["cell", "seed"], suffixes=("", "_baseline"))
+    ratios = per_run.assign(ratio=per_run["wall_time_s"] / per_run["wall_time_s_baseline"])
+    stats = ratios.groupby(["method", "cell"])["ratio"].agg(["mean", "std", "count"])
+    text = [f"{m:.2f}x ± {s:.2f} ({n})" if n > 1 else f"{m:.2f}x ({n})"
+            for m, s, n in zip(stats["mean"], stats["std"], stats["count"])]
+    return stats.assign(text=text)["text"].unstack("cell").fillna("").reset_index().to_markdown(index=False)
 
 
 def cost_benchmarks():
@@ -245,7 +244,7 @@ def generated_section(experiment, command, runs, elapsed, drawn, costs):
         "",
         *claims(runs),
         "",
-        "### Wall time per run (2 CPU cores) and its ratio to the Baseline's",
+        "### Wall time per run as a ratio to the same seed's Baseline run: mean ± std over seeds (seeds)",
         "",
         cost_table(runs),
         "",

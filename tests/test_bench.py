@@ -239,18 +239,22 @@ def test_active_learning_benchmark_checks_the_seeds_claims(tmp_path):
     assert (tmp_path / "bench" / "figures" / "active_learning_curves.png").exists()
 
 
-def test_the_cost_table_leaves_a_cell_empty_where_a_method_has_no_run(tmp_path):
-    """The clean cell of experiment=reproduce runs only Baseline and full AutoDO: the other rows' clean cell is
-    empty (not a crash after hours of runs), the rest mean wall time and ratio to the Baseline's."""
+def test_the_cost_table_gives_ratios_within_a_seed_and_leaves_a_cell_empty_where_a_method_has_no_run(tmp_path):
+    """A seed's rows ran on one machine, the seeds on two (seed 1's three times slower): each run's wall time is a
+    ratio to its own seed's Baseline run, mean ± std over seeds, never seconds averaged across machines. The clean
+    cell of experiment=reproduce runs only Baseline and full AutoDO: the other rows' clean cell is empty (not a crash
+    after hours of runs), and a run whose seed has no Baseline run in its cell counts nowhere."""
     from autodo.results import load_runs
 
     reproduce = bench_module("reproduce")
-    for ir, nr, rows in ((100, 0.1, {"baseline": ({}, 10.0), "logit_adjusted": ({"los_model.name": "LA"}, 12.0)}),
-                         (1, 0.0, {"baseline": ({}, 20.0)})):
-        for settings, seconds in rows.values():
-            config = run_config(ir=ir, nr=nr, **settings)
-            open_run(config, tmp_path / "runs").write_result({"config": config, "epochs": 1, "test_acc_final": 90.0,
-                                                              "wall_time_s": seconds})
+    la = {"los_model.name": "LA"}
+    runs = [(100, 0.1, 0, {}, 10.0), (100, 0.1, 0, la, 12.0), (100, 0.1, 1, {}, 30.0), (100, 0.1, 1, la, 33.0),
+            (100, 0.1, 2, la, 99.0), (1, 0.0, 0, {}, 20.0)]
+    for ir, nr, seed, settings, seconds in runs:
+        config = run_config(ir=ir, nr=nr, seed=seed, **settings)
+        open_run(config, tmp_path / "runs").write_result({"config": config, "epochs": 1, "test_acc_final": 90.0,
+                                                          "wall_time_s": seconds})
     table = reproduce.cost_table(load_runs([tmp_path / "runs"])[0]).splitlines()
     rows = {line.split("|")[1].strip(): [cell.strip() for cell in line.split("|")[2:-1]] for line in table[2:]}
-    assert rows == {"Baseline": ["20 s (1.0x)", "10 s (1.0x)"], "logit-adjusted CE": ["", "12 s (1.2x)"]}
+    # logit-adjusted CE: 12 / 10 = 1.2 and 33 / 30 = 1.1, mean 1.15, std (ddof=1) 0.0707; seed 2's run is left out
+    assert rows == {"Baseline": ["1.00x (1)", "1.00x ± 0.00 (2)"], "logit-adjusted CE": ["", "1.15x ± 0.07 (2)"]}
