@@ -130,6 +130,11 @@ def label_runs(runs):
     return runs.assign(method=_variants(runs)) if len(runs) else runs
 
 
+def mean_std_text(mean, std, count, unit=""):
+    """A table cell: ``mean ± std (count)``, or ``mean (1)`` where one value has no std."""
+    return f"{mean:.2f}{unit} ± {std:.2f} ({count})" if count > 1 else f"{mean:.2f}{unit} ({count})"
+
+
 def summary_table(runs, selection="final", minority=False, error=True):
     """Mean and std (ddof=1) over seeds of the test error (or accuracy), in %, of all classes or of the
     minority ones: a row per method (and model and epochs, so that runs of different budgets are never
@@ -139,8 +144,7 @@ def summary_table(runs, selection="final", minority=False, error=True):
     runs = label_runs(runs).assign(value=100.0 - runs[column] if error else runs[column])
     stats = runs.groupby(["method", "model", "epochs", "cell"]).agg(
         mean=("value", "mean"), std=("value", "std"), seeds=("seed", "nunique"))
-    text = [f"{m:.2f} ± {s:.2f} ({n})" if n > 1 else f"{m:.2f} ({n})"
-            for m, s, n in zip(stats["mean"], stats["std"], stats["seeds"])]
+    text = [mean_std_text(m, s, n) for m, s, n in zip(stats["mean"], stats["std"], stats["seeds"])]
     return stats.assign(text=text)["text"].unstack("cell").fillna("")
 
 

@@ -37,7 +37,7 @@ sys.path.insert(0, str(REPO))
 
 from autodo import figures  # noqa: E402
 from autodo.io import atomic_write_bytes  # noqa: E402
-from autodo.results import cell_name, label_runs, load_runs, summary_table  # noqa: E402
+from autodo.results import cell_name, label_runs, load_runs, mean_std_text, summary_table  # noqa: E402
 from autodo.run_folder import DamagedRun, RunFolder  # noqa: E402
 
 # each preset's cells, with the overrides of the cell's own sweep. The clean cell keeps half of the train split
@@ -193,8 +193,7 @@ def cost_table(runs):
     per_run = per_run.merge(baseline, on=["cell", "seed"], suffixes=("", "_baseline"))
     ratios = per_run.assign(ratio=per_run["wall_time_s"] / per_run["wall_time_s_baseline"])
     stats = ratios.groupby(["method", "cell"])["ratio"].agg(["mean", "std", "count"])
-    text = [f"{m:.2f}x ± {s:.2f} ({n})" if n > 1 else f"{m:.2f}x ({n})"
-            for m, s, n in zip(stats["mean"], stats["std"], stats["count"])]
+    text = [mean_std_text(m, s, n, unit="x") for m, s, n in zip(stats["mean"], stats["std"], stats["count"])]
     return stats.assign(text=text)["text"].unstack("cell").fillna("").reset_index().to_markdown(index=False)
 
 

@@ -7,7 +7,7 @@ import json
 
 import pandas as pd
 
-from autodo.results import cell_name
+from autodo.results import cell_name, mean_std_text
 
 ACQUISITION_SETTINGS = ("acquisition", "pseudo_label", "passes", "projection")  # the rest is the protocol
 SETTINGS = ("acquisition", "initial", "budget", "iterations", "min_steps", "retrain", "init", "pseudo_label",
@@ -103,8 +103,7 @@ def table(runs, value="accuracy"):
     keys = ["cell", "model", "schedule", "acquisition_name", "acquisition", "protocol_key", "settings_key", "labeled"]
     stats = points.groupby(keys).agg(mean=("value", "mean"), std=("value", "std"),
                                      seeds=("seed", "nunique")).reset_index()
-    stats["text"] = [f"{m:.2f} ± {s:.2f} ({n})" if n > 1 else f"{m:.2f} ({n})"
-                     for m, s, n in zip(stats["mean"], stats["std"], stats["seeds"])]
+    stats["text"] = [mean_std_text(m, s, n) for m, s, n in zip(stats["mean"], stats["std"], stats["seeds"])]
     table = stats.pivot_table(index=keys[:7], columns="labeled", values="text", aggfunc="first").fillna("")
     table.columns = [f"{labels} labels" for labels in table.columns]
     reached = {}  # a row's labels to reach random's final mean, and the saving

@@ -6,7 +6,7 @@ import json
 
 import pandas as pd
 
-from autodo.results import cell_name
+from autodo.results import cell_name, mean_std_text
 
 SETTINGS = ("head", "augmentation", "policy", "evaluate", "selection", "stratify", "rounds", "copies", "l2")
 NUMBERS = ("test_acc", "test_acc_clean", "test_acc_augmented", "valid_acc", "majority_acc", "minority_acc",
@@ -66,8 +66,7 @@ def table(runs, value="accuracy"):
     keys = ["cell", "classes", "head", "evaluate", "augmentation", "policy_name", "budget"]
     stats = runs.groupby(keys + ["settings_key"]).agg(mean=("value", "mean"), std=("value", "std"),
                                                       seeds=("seed", "nunique")).reset_index()
-    stats["text"] = [f"{m:.2f} ± {s:.2f} ({n})" if n > 1 else f"{m:.2f} ({n})"
-                     for m, s, n in zip(stats["mean"], stats["std"], stats["seeds"])]
+    stats["text"] = [mean_std_text(m, s, n) for m, s, n in zip(stats["mean"], stats["std"], stats["seeds"])]
     table = stats.pivot_table(index=keys[:-1], columns="budget", values="text", aggfunc="first").fillna("")
     table.columns = [f"budget {b:g}" for b in table.columns]
     return table
