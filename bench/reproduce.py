@@ -13,6 +13,8 @@ its markers (the hand-written reading around them is kept).
     python bench/reproduce.py                              # runs into bench/runs/reproduce/
     python bench/reproduce.py --experiment reproduce_8epochs   # into bench/runs/reproduce_8epochs/
     python bench/reproduce.py --out DIR seed=0,1            # launch.py overrides narrow or change the sweep
+    python bench/reproduce.py seed=0,1,2,3 hydra/launcher=local hydra.launcher.max_parallel=8   # 16 cores: 8 runs
+                                                            # at once, 2 torch threads each
     python bench/reproduce.py --skip-runs --skip-costs      # only remake tables, figures and BENCHMARKS.md
 """
 

@@ -1,5 +1,8 @@
 """submitit's launchers as the sweep uses them (hydra_plugins/autodo_sweeper/settled_launchers.py): a job that
-dies is that job's failure, and the sweep waits for the others."""
+dies is that job's failure, and the sweep waits for the others; the local one runs at most max_parallel jobs at
+once."""
+
+import os
 
 import submitit
 from hydra.core.utils import JobStatus
@@ -33,3 +36,52 @@ def test_the_executor_is_wrapped_only_while_launching(tmp_path):
         assert [job.overrides for job in jobs] == [["a=1"], ["a=2"]]
         assert [job.results() for job in jobs] == [[2], [4]]
     assert submitit.AutoExecutor.map_array is original
+
+
+class CountingExecutor:
+    """An executor whose jobs finish at the third time they are asked whether they are done; it records how many
+    of its jobs were unfinished at each submission, and the torch threads a job would have been started with."""
+
+    def __init__(self):
+        self.jobs, self.unfinished_at_submission, self.threads = [], [], []
+
+    def submit(self, fn, *arguments):
+        self.unfinished_at_submission.append(sum(not job.finished for job in self.jobs))
+        self.threads.append(os.environ.get("OMP_NUM_THREADS"))
+        job = PolledJob(fn(*arguments))
+        self.jobs.append(job)
+        return job
+
+
+class PolledJob:
+    def __init__(self, value):
+        self.value, self.polls, self.finished = value, 0, False
+
+    def done(self):
+        self.polls += 1
+        self.finished = self.polls >= 3
+        return self.finished
+
+
+def test_the_local_launcher_keeps_at_most_max_parallel_jobs_unfinished(monkeypatch):
+    monkeypatch.setattr(settled_launchers, "POLL_S", 0.0)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(16)))
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.delenv("MKL_NUM_THREADS", raising=False)
+    executor = CountingExecutor()
+    jobs = settled_launchers.submit_at_most(executor, lambda o, x: x * 10, ([["a=1"], ["a=2"], ["a=3"], ["a=4"],
+                                                                            ["a=5"]], [1, 2, 3, 4, 5]), 2)
+    assert [job.value for job in jobs] == [10, 20, 30, 40, 50]  # every job, in order
+    assert executor.unfinished_at_submission == [0, 1, 1, 1, 1]  # each from the third on waited for a job to end
+    assert executor.threads == ["8"] * 5  # 16 cores shared by 2 jobs at once
+    assert "OMP_NUM_THREADS" not in os.environ  # only the jobs' processes get it
+
+
+def test_the_local_launcher_leaves_the_users_thread_count_alone(monkeypatch):
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(16)))
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    monkeypatch.delenv("MKL_NUM_THREADS", raising=False)
+    executor = CountingExecutor()
+    settled_launchers.submit_at_most(executor, lambda o, x: x, ([["a=1"]], [1]), 4)
+    assert executor.threads == ["3"] and os.environ["OMP_NUM_THREADS"] == "3"
+    assert "MKL_NUM_THREADS" not in os.environ  # set for the job, then taken away again

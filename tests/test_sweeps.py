@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 
-from conftest import REPO, run_dirs
+from conftest import REPO, assert_refused, run_dirs
 
 from autodo.data.bias import split_cache_path
 
@@ -80,3 +80,17 @@ def test_the_local_launcher_preset_runs_jobs_in_their_own_processes(run_launch, 
     assert [p.name.split("-")[4] for p in runs] == ["seed0", "seed1"]
     assert len([p for p in (tmp_path / "outputs" / ".submitit").iterdir() if p.name.isdigit()]) == 2
     assert "2 finished runs under" in out
+
+
+def test_the_local_launcher_runs_at_most_max_parallel_jobs_at_once(run_launch, tmp_path):
+    run_launch("-m", "hydra/launcher=local", "hydra.launcher.max_parallel=1", "seed=0,1", "dataset.epochs=1")
+    assert len(run_dirs(tmp_path / "outputs")) == 2
+    jobs = sorted((p for p in (tmp_path / "outputs" / ".submitit").iterdir() if p.name.isdigit()),
+                  key=lambda job: (job / f"{job.name}_submitted.pkl").stat().st_mtime)
+    first_finished = (jobs[0] / f"{jobs[0].name}_0_result.pkl").stat().st_mtime
+    assert (jobs[1] / f"{jobs[1].name}_submitted.pkl").stat().st_mtime >= first_finished  # not before
+
+
+def test_a_bad_max_parallel_is_refused_before_any_job(run_launch, tmp_path):
+    proc = run_launch("-m", "hydra/launcher=local", "hydra.launcher.max_parallel=0", "seed=0,1", check=False)
+    assert_refused(proc, "hydra.launcher.max_parallel=0 is not allowed", tmp_path / "outputs")

@@ -1,5 +1,5 @@
 """The ``checked`` sweeper: Hydra's basic sweeper (the cartesian product of the swept values), with every job
-checked before the first starts and a report after the last (autodo.sweep)."""
+(and the launcher's own settings) checked before the first job starts and a report after the last (autodo.sweep)."""
 
 import sys
 from dataclasses import dataclass
@@ -29,6 +29,7 @@ class CheckedSweeper(BasicSweeper):
         parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)
         jobs = self.split_arguments(parser.parse_overrides(self._parse_config() + list(arguments)), None)[0]
         try:
+            getattr(self.launcher, "check_settings", lambda: None)()  # a launcher's own settings, before any job
             jobs, notes = sweep.plan_jobs(
                 jobs, lambda overrides: self.hydra_context.config_loader.load_sweep_config(self.config, overrides),
                 jobs_run_here=self._runs_jobs_here())

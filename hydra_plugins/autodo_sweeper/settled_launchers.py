@@ -1,9 +1,11 @@
-"""submitit's Slurm and local launchers, with two changes a sweep needs (conf/hydra/launcher/slurm.yaml,
+"""submitit's Slurm and local launchers, with the changes a sweep needs (conf/hydra/launcher/slurm.yaml,
 local.yaml):
 
 - a job that dies without a result (out of memory, cancelled, a failed node, out of requeues) is that job's
   failure: the sweep still waits for every other job, then lists it with the others;
-- what sbatch prints when it refuses the jobs is held back, so that the sweep says it in one line.
+- what sbatch prints when it refuses the jobs is held back, so that the sweep says it in one line;
+- the local launcher runs at most ``max_parallel`` jobs at once, each with its share of the cores as torch threads
+  (submitit's local executor starts every job of the sweep together, each with as many threads as cores).
 
 The jobs come from submitit's executor (``AutoExecutor.map_array``), which the launchers call inside ``launch``;
 for its duration, each job it returns is wrapped.
@@ -11,11 +13,28 @@ for its duration, each job it returns is wrapped.
 
 import contextlib
 import io
+import os
 import sys
+import time
+from dataclasses import dataclass
+from typing import Optional
 
 import submitit
+from hydra.core.config_store import ConfigStore
 from hydra.core.utils import JobReturn, JobStatus
-from hydra_plugins.hydra_submitit_launcher import submitit_launcher
+from hydra_plugins.hydra_submitit_launcher import config, submitit_launcher
+
+POLL_S = 0.5  # how often a full local launcher looks for a finished job
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")  # torch's intra-op threads read these at start-up
+
+
+@dataclass
+class LocalQueueConf(config.LocalQueueConf):
+    _target_: str = "hydra_plugins.autodo_sweeper.settled_launchers.LocalLauncher"
+    max_parallel: Optional[int] = None  # at most this many jobs at once; None: every job of the sweep at once
+
+
+ConfigStore.instance().store(group="hydra/launcher", name="settled_local", node=LocalQueueConf, provider="autodo")
 
 
 class SettledJob:
@@ -32,14 +51,44 @@ class SettledJob:
 
 
 @contextlib.contextmanager
-def settled_jobs():
+def threads_per_job(count):
+    """Processes started inside get ``count`` threads each, but where the user set a number of their own."""
+    saved = {name: os.environ.get(name) for name in THREAD_VARIABLES}
+    os.environ.update({name: str(count) for name, value in saved.items() if value is None})
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def submit_at_most(executor, fn, arguments, max_parallel):
+    """Submit a job per tuple of ``arguments`` (``map_array``'s columns), in order, waiting before each while
+    ``max_parallel`` jobs are unfinished; each job's torch gets an equal share of the cores."""
+    jobs = []
+    with threads_per_job(max(1, len(os.sched_getaffinity(0)) // max_parallel)):
+        for job_arguments in zip(*arguments):
+            while sum(not job.done() for job in jobs) >= max_parallel:
+                time.sleep(POLL_S)
+            jobs.append(executor.submit(fn, *job_arguments))
+    return jobs
+
+
+@contextlib.contextmanager
+def settled_jobs(max_parallel=None):
     submit = submitit.AutoExecutor.map_array
 
     def map_array(executor, fn, *arguments):
-        said = io.StringIO()
-        with contextlib.redirect_stderr(said):
-            jobs = submit(executor, fn, *arguments)
-        sys.stderr.write(said.getvalue())  # submitted: nothing was refused, nothing to hold back
+        if max_parallel is not None:
+            jobs = submit_at_most(executor, fn, arguments, max_parallel)
+        else:
+            said = io.StringIO()
+            with contextlib.redirect_stderr(said):
+                jobs = submit(executor, fn, *arguments)
+            sys.stderr.write(said.getvalue())  # submitted: nothing was refused, nothing to hold back
         return [SettledJob(job, overrides) for job, overrides in zip(jobs, arguments[0])]
 
     submitit.AutoExecutor.map_array = map_array
@@ -56,6 +105,18 @@ class SlurmLauncher(submitit_launcher.SlurmLauncher):
 
 
 class LocalLauncher(submitit_launcher.LocalLauncher):
+    def __init__(self, max_parallel=None, **params):
+        super().__init__(**params)
+        self.max_parallel = max_parallel
+
+    def check_settings(self):
+        """Raise a UserError for a bad setting of this launcher's own (the checked sweeper asks first)."""
+        from autodo.errors import UserError
+
+        if self.max_parallel is not None and self.max_parallel < 1:
+            raise UserError(f"hydra.launcher.max_parallel={self.max_parallel} is not allowed: it must be at least "
+                            f"1, or null for every job of the sweep at once")
+
     def launch(self, job_overrides, initial_job_idx):
-        with settled_jobs():
+        with settled_jobs(self.max_parallel):
             return super().launch(job_overrides, initial_job_idx)
