@@ -4,6 +4,7 @@ once."""
 
 import os
 
+import pytest
 import submitit
 from hydra.core.utils import JobStatus
 from hydra_plugins.autodo_sweeper import settled_launchers
@@ -47,7 +48,7 @@ class CountingExecutor:
 
     def submit(self, fn, *arguments):
         self.unfinished_at_submission.append(sum(not job.finished for job in self.jobs))
-        self.threads.append(os.environ.get("OMP_NUM_THREADS"))
+        self.threads.append((os.environ.get("OMP_NUM_THREADS"), os.environ.get("MKL_NUM_THREADS")))
         job = PolledJob(fn(*arguments))
         self.jobs.append(job)
         return job
@@ -63,25 +64,34 @@ class PolledJob:
         return self.finished
 
 
-def test_the_local_launcher_keeps_at_most_max_parallel_jobs_unfinished(monkeypatch):
-    monkeypatch.setattr(settled_launchers, "POLL_S", 0.0)
+@pytest.fixture
+def sixteen_cores(monkeypatch):
+    """A machine of 16 cores, with no thread count set by the user."""
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(16)))
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     monkeypatch.delenv("MKL_NUM_THREADS", raising=False)
+
+
+def test_the_local_launcher_keeps_at_most_max_parallel_jobs_unfinished(sixteen_cores, monkeypatch):
+    monkeypatch.setattr(settled_launchers, "POLL_S", 0.0)
     executor = CountingExecutor()
     jobs = settled_launchers.submit_at_most(executor, lambda o, x: x * 10, ([["a=1"], ["a=2"], ["a=3"], ["a=4"],
                                                                             ["a=5"]], [1, 2, 3, 4, 5]), 2)
     assert [job.value for job in jobs] == [10, 20, 30, 40, 50]  # every job, in order
-    assert executor.unfinished_at_submission == [0, 1, 1, 1, 1]  # each from the third on waited for a job to end
-    assert executor.threads == ["8"] * 5  # 16 cores shared by 2 jobs at once
-    assert "OMP_NUM_THREADS" not in os.environ  # only the jobs' processes get it
+    assert executor.unfinished_at_submission == [0, 1, 1, 1, 1]  # none was submitted while 2 were unfinished
+    assert executor.threads == [("8", "8")] * 5  # 16 cores shared by 2 jobs at once
+    assert "OMP_NUM_THREADS" not in os.environ and "MKL_NUM_THREADS" not in os.environ  # only the jobs get them
 
 
-def test_the_local_launcher_leaves_the_users_thread_count_alone(monkeypatch):
-    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(16)))
+def test_fewer_jobs_than_max_parallel_share_the_cores_among_themselves(sixteen_cores):
+    executor = CountingExecutor()
+    settled_launchers.submit_at_most(executor, lambda o, x: x, ([["a=1"], ["a=2"], ["a=3"]], [1, 2, 3]), 8)
+    assert executor.threads == [("5", "5")] * 3
+
+
+def test_the_local_launcher_leaves_the_users_thread_count_alone(sixteen_cores, monkeypatch):
     monkeypatch.setenv("OMP_NUM_THREADS", "3")
-    monkeypatch.delenv("MKL_NUM_THREADS", raising=False)
     executor = CountingExecutor()
     settled_launchers.submit_at_most(executor, lambda o, x: x, ([["a=1"]], [1]), 4)
-    assert executor.threads == ["3"] and os.environ["OMP_NUM_THREADS"] == "3"
-    assert "MKL_NUM_THREADS" not in os.environ  # set for the job, then taken away again
+    assert executor.threads == [("3", None)]  # torch would read an MKL_NUM_THREADS before the user's 3
+    assert os.environ["OMP_NUM_THREADS"] == "3" and "MKL_NUM_THREADS" not in os.environ

@@ -25,7 +25,8 @@ from hydra.core.utils import JobReturn, JobStatus
 from hydra_plugins.hydra_submitit_launcher import config, submitit_launcher
 
 POLL_S = 0.5  # how often a full local launcher looks for a finished job
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")  # torch's intra-op threads read these at start-up
+# torch's intra-op threads read these at start-up (MKL's over OMP's): one setting, the user's if either is set
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 @dataclass
@@ -52,9 +53,10 @@ class SettledJob:
 
 @contextlib.contextmanager
 def threads_per_job(count):
-    """Processes started inside get ``count`` threads each, but where the user set a number of their own."""
+    """Processes started inside get ``count`` torch threads each, unless the user set their number."""
     saved = {name: os.environ.get(name) for name in THREAD_VARIABLES}
-    os.environ.update({name: str(count) for name, value in saved.items() if value is None})
+    if not any(saved.values()):
+        os.environ.update({name: str(count) for name in THREAD_VARIABLES})
     try:
         yield
     finally:
@@ -67,9 +69,9 @@ def threads_per_job(count):
 
 def submit_at_most(executor, fn, arguments, max_parallel):
     """Submit a job per tuple of ``arguments`` (``map_array``'s columns), in order, waiting before each while
-    ``max_parallel`` jobs are unfinished; each job's torch gets an equal share of the cores."""
-    jobs = []
-    with threads_per_job(max(1, len(os.sched_getaffinity(0)) // max_parallel)):
+    ``max_parallel`` jobs are unfinished; the jobs that run at once share the cores equally as torch threads."""
+    jobs, at_once = [], min(max_parallel, len(arguments[0]))
+    with threads_per_job(max(1, len(os.sched_getaffinity(0)) // at_once)):
         for job_arguments in zip(*arguments):
             while sum(not job.done() for job in jobs) >= max_parallel:
                 time.sleep(POLL_S)
@@ -118,5 +120,6 @@ class LocalLauncher(submitit_launcher.LocalLauncher):
                             f"1, or null for every job of the sweep at once")
 
     def launch(self, job_overrides, initial_job_idx):
+        self.check_settings()  # again, for a sweeper other than the checked one
         with settled_jobs(self.max_parallel):
             return super().launch(job_overrides, initial_job_idx)
