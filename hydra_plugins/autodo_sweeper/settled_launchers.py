@@ -54,17 +54,15 @@ class SettledJob:
 @contextlib.contextmanager
 def threads_per_job(count):
     """Processes started inside get ``count`` torch threads each, unless the user set their number."""
-    saved = {name: os.environ.get(name) for name in THREAD_VARIABLES}
-    if not any(saved.values()):
-        os.environ.update({name: str(count) for name in THREAD_VARIABLES})
+    if any(os.environ.get(name) for name in THREAD_VARIABLES):
+        yield
+        return
+    os.environ.update({name: str(count) for name in THREAD_VARIABLES})
     try:
         yield
     finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        for name in THREAD_VARIABLES:
+            os.environ.pop(name, None)
 
 
 def submit_at_most(executor, fn, arguments, max_parallel):
