@@ -23,7 +23,7 @@ CONFIG_GROUPS = ("task", "dataset", "model", "aug_model", "los_model", "hyper_op
 TRAINING_ONLY = {"aug_model.name": "NONE", "los_model.name": "NONE", "los_model.weights": False,
                  "los_model.soft_labels": False, "los_model.prior_correction": "none", "hyper_opt.name": "NONE",
                  "overfit": False, "oversplit": False, "train_on_valid": False, "head_refit": False,
-                 "label_cleaning.action": "none"}
+                 "label_cleaning.action": "none", "clean_split.selection": 0, "clean_split.tuning": None}
 
 
 def _is_number(value):
@@ -54,6 +54,10 @@ SCALAR_RULES = {
     "head_refit": (lambda v: isinstance(v, bool), "true or false"),
     "label_cleaning.action": (lambda v: v in CLEANING_ACTIONS, f"one of {', '.join(CLEANING_ACTIONS)}"),
     "label_cleaning.folds": (lambda v: _is_int(v) and v >= 2, "an integer >= 2 (cross-validation folds)"),
+    "clean_split.selection": (lambda v: _is_int(v) and v >= 0, "an integer >= 0 (held-out validation images; 0: "
+                                                               "no split)"),
+    "clean_split.tuning": (lambda v: v is None or (_is_int(v) and v >= 1),
+                           "null (every validation image not held out) or an integer >= 1"),
     "num_workers": (lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
     "eval_batch_size": (lambda v: _is_int(v) and v > 0, "an integer > 0"),
     "dataset.epochs": (lambda v: _is_int(v) and v > 0, "an integer > 0"),
@@ -159,6 +163,7 @@ def validate_config(cfg, on_this_machine=True):
             raise UserError(f"hyper_opt={cfg.hyper_opt.name} has nothing to learn with aug_model="
                             f"{cfg.aug_model.name} los_model={cfg.los_model.name}: use aug_model=SHA or SEP, "
                             "or los_model=WGHT, SOFT or BOTH")
+    _check_clean_split(cfg)
     if cfg.train_on_valid and cfg.oversplit:
         raise UserError("train_on_valid=true is not allowed with oversplit=true: oversplit leaves no validation "
                         "split to train on")
@@ -167,6 +172,25 @@ def validate_config(cfg, on_this_machine=True):
 
         if not torch.cuda.is_available():
             raise UserError("device='cuda' is not allowed here: no CUDA device is available (use auto or cpu)")
+
+
+def _check_clean_split(cfg):
+    selection, tuning, valid_size = cfg.clean_split.selection, cfg.clean_split.tuning, cfg.dataset.valid_size
+    if not selection:
+        if tuning is not None:
+            raise UserError(f"clean_split.tuning={tuning} is not allowed with clean_split.selection=0: without a "
+                            "held-out selection part every validation image is learned from (set a selection size)")
+        return
+    if cfg.oversplit:
+        raise UserError(f"clean_split.selection={selection} is not allowed with oversplit=true: oversplit leaves no "
+                        "validation split to hold a selection part out of")
+    if selection + (tuning or 1) > valid_size:
+        raise UserError(f"clean_split.selection={selection} and clean_split.tuning={tuning} are not allowed with "
+                        f"dataset.valid_size={valid_size}: selection + tuning (at least 1) must be <= valid_size")
+    classes = cfg.dataset.num_classes
+    if selection < classes:
+        raise UserError(f"clean_split.selection={selection} is not allowed with dataset={cfg.dataset.name}: the "
+                        f"held-out part must hold every class, at least {classes} images")
 
 
 def _check_dada(cfg):

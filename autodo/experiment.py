@@ -12,6 +12,7 @@ from autodo.checkpoint import load_checkpoint, save_checkpoint
 from autodo.cleaning import run_label_issues
 from autodo.engine import evaluate, refit_head, train_one_epoch
 from autodo.hyper.optimizer import hyper_epoch
+from autodo.methods import valid_held_out
 from autodo.metrics import hyper_diagnostics, summarize_run
 
 log = logging.getLogger("autodo")
@@ -34,12 +35,14 @@ def run_experiment(cfg, folder, data_root):
     history = train(cfg, folder, parts, history)
     refit = {}
     if cfg.head_refit:
-        refit, final_test = refit_on_valid(folder, parts, history)
-        # the refit model is the final one; validation accuracy stays the network's own (the refit saw it)
-        history = [*history[:-1], {**history[-1], **final_test}]
+        refit, final = refit_on_valid(folder, parts, history)
+        # the refit model is the final one; its validation accuracy is the network's own where the refit saw the
+        # validation images, and its own where they were held out of it (clean_split)
+        history = [*history[:-1], {**history[-1], **final}]
     result = {
         "config": OmegaConf.to_container(cfg, resolve=True),
         **summarize_run(history, cfg.dataset.num_classes),
+        "valid_held_out": valid_held_out(cfg),
         **refit,
         **search,
         **cleaning,
@@ -126,17 +129,20 @@ def train(cfg, folder, parts, history):
 
 
 def refit_on_valid(folder, parts, history):
-    """The ``head_refit`` baseline: refit the head on the clean validation set's features after the last epoch;
-    the checkpoint then holds the refit model. Returns what the result reports of it, and the refit model's test
-    accuracy for the final epoch's row."""
+    """The ``head_refit`` baseline: refit the head on the features of the clean images the run learns from (the
+    validation set, or its tuning part) after the last epoch; the checkpoint then holds the refit model. Returns
+    what the result reports of it, and the refit model's accuracies for the final epoch's row."""
     started = time.perf_counter()
     data, model, device, amp = parts.data, parts.model, parts.device, parts.amp
     num_classes = len(history[-1]["test_per_class_acc"])
-    refit_head(model, data.valid_loader, data.eval_transform, device)
+    refit_head(model, data.tuning_loader, data.eval_transform, device)
     save_checkpoint(folder.checkpoint, parts.state(), data.generators, history)  # the model the result is of
     test = evaluate(model, data.test_loader, data.eval_transform, device, num_classes, amp)
     log.info("head refit on the validation set: test acc %.2f -> %.2f", history[-1]["test_acc"], test["acc"])
-    valid = evaluate(model, data.valid_loader, data.eval_transform, device, num_classes, amp)
-    refit = {"head_refit_test_acc_before": history[-1]["test_acc"], "head_refit_valid_fit_acc": valid["acc"],
+    fit = evaluate(model, data.tuning_loader, data.eval_transform, device, num_classes, amp)
+    refit = {"head_refit_test_acc_before": history[-1]["test_acc"], "head_refit_valid_fit_acc": fit["acc"],
              "head_refit_time_s": time.perf_counter() - started}
-    return refit, {"test_acc": test["acc"], "test_per_class_acc": test["per_class_acc"]}
+    final = {"test_acc": test["acc"], "test_per_class_acc": test["per_class_acc"]}
+    if data.tuning_loader is not data.valid_loader:  # the selection part was held out of the refit
+        final["valid_acc"] = evaluate(model, data.valid_loader, data.eval_transform, device, num_classes, amp)["acc"]
+    return refit, final

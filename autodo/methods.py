@@ -139,3 +139,26 @@ def method_of(config):
     return (config["aug_model"]["name"], config["los_model"]["name"], config["hyper_opt"]["name"],
             config.get("train_on_valid", False), config.get("head_refit", False),
             config.get("label_cleaning", {}).get("action", "none"), improvements_of(config))
+
+
+def learns_from_clean(config):
+    """Whether the run of the plain ``config`` learns from the clean validation images (its tuning part, under
+    ``clean_split``): hyper steps that validate on them, training or a head refit on them, a DADA search on them.
+    Such a run's validation accuracy is held out only where ``clean_split`` holds a selection part out."""
+    hyper_on_valid = config.get("hyper_opt", {}).get("name", "NONE") != "NONE" and not config.get("overfit", False)
+    aug_model = config.get("aug_model", {})
+    searched = aug_model.get("name") == "DADA" and aug_model.get("policy") == "search"
+    return bool(hyper_on_valid or config.get("train_on_valid") or config.get("head_refit") or searched)
+
+
+def valid_held_out(config):
+    """Whether the validation accuracy of the run of ``config`` (a plain dict or an OmegaConf config) is of images
+    it never learned from, so that choosing its epoch or its row by it is honest."""
+    config = config if isinstance(config, dict) else _plain(config)
+    return bool(config.get("clean_split", {}).get("selection")) or not learns_from_clean(config)
+
+
+def _plain(cfg):
+    from omegaconf import OmegaConf
+
+    return OmegaConf.to_container(cfg, resolve=True)

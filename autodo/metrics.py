@@ -24,6 +24,7 @@ def summarize_run(history, num_classes):
         "test_acc_at_best_valid": best_valid["test_acc"],
         "best_valid_epoch": best_valid["epoch"],
         "valid_acc_best": best_valid["valid_acc"],
+        "valid_acc_final": final["valid_acc"],
         "test_per_class_acc": final["test_per_class_acc"],
     }
     for suffix, row in (("", final), ("_best", best_test), ("_at_best_valid", best_valid)):

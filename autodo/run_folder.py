@@ -122,7 +122,10 @@ def run_name(config):
     """The folder name: data set, cell, method (or the task's settings) and seed to read, then the signature's
     first 8 digits."""
     sr = "" if config["sr"] == 1 else f"-sr{config['sr']:g}"
-    return (f"{config['dataset']['name']}-ir{config['ir']:g}-nr{config['nr']:g}{sr}-{task_slug(config)}"
+    clean = identity(config).get("clean_split", {})  # the clean images held out and learned from, where split
+    clean = "".join(f"-{short}{clean[key]}" for key, short in (("selection", "sel"), ("tuning", "tune"))
+                    if key in clean)
+    return (f"{config['dataset']['name']}-ir{config['ir']:g}-nr{config['nr']:g}{sr}-{task_slug(config)}{clean}"
             f"-seed{config['seed']}-{signature(config)[:8]}")
 
 

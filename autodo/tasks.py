@@ -7,7 +7,7 @@
 
 import importlib
 
-from autodo.methods import PAPER_SMOOTHING, lr_factors, method_of, method_slug
+from autodo.methods import PAPER_SMOOTHING, learns_from_clean, lr_factors, method_of, method_slug
 
 OTHER_TASKS = {"subsample": ("autodo.subsample.task", "autodo.subsample.report"),
                "active_learning": ("autodo.active.task", "autodo.active.report")}
@@ -46,7 +46,22 @@ def task_identity(config):
             hyper["lr_factor"] = factors
         else:
             del hyper["lr_factor"]
+    _clean_split_identity(config)
     return augmentation_identity(config)
+
+
+def _clean_split_identity(config):
+    """Of ``clean_split``, what the run reads: nothing when it is off (as every run before it existed), the
+    selection part alone for a run that learns from no clean image, and the tuning part's size as a count."""
+    split = config.get("clean_split")
+    if split is None:
+        return
+    if not split.get("selection"):
+        del config["clean_split"]
+    elif not learns_from_clean(config):
+        split.pop("tuning", None)
+    elif split.get("tuning") is None:
+        split["tuning"] = config["dataset"]["valid_size"] - split["selection"]
 
 
 def task_slug(config):

@@ -268,7 +268,7 @@ def _search_step(model, policy, surrogate, optimizer, policy_optimizer, surrogat
 SEARCH_SETTINGS = {"dataset": ("name", "in_channels", "num_classes", "valid_size", "mean", "std", "augment",
                                "batch_size", "lr"),
                    "optim": ("weight_decay",), "aug_model": ("name", "policy", "search_size", "search_epochs", "keep"),
-                   "ir": None, "nr": None, "sr": None, "seed": None}
+                   "ir": None, "nr": None, "sr": None, "seed": None, "clean_split": None}
 
 
 @dataclass
@@ -369,7 +369,7 @@ def run_table(cfg, data_root, device):
 
 def _search_run(cfg, data_root, device):
     """Search the run's table (``search``'s settings from the run's config); returns what the cache keeps."""
-    from autodo.data.bias import load_or_build_split
+    from autodo.data.bias import load_or_build_split, with_clean_split
     from autodo.data.sources import load_source
     from autodo.data.transforms import build_train_transform
     from autodo.models.classifier import Classifier
@@ -379,10 +379,12 @@ def _search_run(cfg, data_root, device):
     dataset = cfg.dataset
     source, _ = load_source(dataset, data_root)
     split = load_or_build_split(source.labels, dataset, data_root, cfg.ir, cfg.nr, cfg.sr, cfg.seed)
+    if cfg.clean_split.selection:  # the search learns from the tuning part only
+        split = with_clean_split(split, source.labels, cfg.clean_split.selection, cfg.clean_split.tuning, cfg.seed)
     chosen = torch.randperm(len(split.train_indices), generator=torch.Generator().manual_seed(cfg.seed))
     chosen = chosen[:cfg.aug_model.search_size]
     train = (source.images[split.train_indices[chosen]], split.train_labels[chosen])
-    valid = (source.images[split.valid_indices], source.labels[split.valid_indices])
+    valid = (source.images[split.tuning], source.labels[split.tuning])
     transform = build_train_transform(dataset.augment, tuple(source.images.shape[-2:]), dataset.mean,
                                       dataset.std).to(device)
     log.info("DADA search: %d train images (of %d), %d validation images, %d epochs", len(chosen),

@@ -6,7 +6,7 @@ method run with that seed trains on the same data. The result is cached under
 ``<data_root>/<dataset>/run<seed>/``; two processes that build it at once write the same bytes.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +17,7 @@ from autodo.errors import UserError
 from autodo.io import atomic_torch_save
 
 # One random stream per step, so that changing one knob (say ir) leaves the draws of the others unchanged.
-_SUBSAMPLE, _IMBALANCE, _NOISE_WHERE, _NOISE_LABEL = range(4)
+_SUBSAMPLE, _IMBALANCE, _NOISE_WHERE, _NOISE_LABEL, _CLEAN_SPLIT = range(5)
 
 
 @dataclass
@@ -25,14 +25,23 @@ class BiasedSplit:
     """Indices into the source's train part, and the (noisy) labels the train samples carry.
 
     ``relabelled`` marks the train samples whose label was redrawn (uniformly, so some keep their true label).
+    ``tuning_indices`` are the clean images a run may learn from (hyper steps, ``train_on_valid``, ``head_refit``,
+    DADA's search): the validation images themselves, unless ``with_clean_split`` held a selection part out of them;
+    then ``valid_indices`` is that selection part, which only picks the best epoch and row.
     """
 
     valid_indices: torch.Tensor
     train_indices: torch.Tensor
     train_labels: torch.Tensor
     relabelled: torch.Tensor
+    tuning_indices: torch.Tensor = None
+
+    @property
+    def tuning(self):
+        return self.valid_indices if self.tuning_indices is None else self.tuning_indices
 
     def tensors(self):
+        """What the split cache holds: the split of (dataset, ir, nr, sr, seed), before any per-run change."""
         return {
             "valid_indices": self.valid_indices,
             "train_indices": self.train_indices,
@@ -97,15 +106,41 @@ def without_split(split, clean_labels):
                        relabelled=relabelled)
 
 
+def interleaved_order(labels, generator):
+    """Positions 0..len(labels)-1 in a random order in which every stretch is stratified: each class's positions,
+    shuffled, are spread evenly over the order (the k-th of a class of n at about k/n of the way), so that any
+    prefix or window holds each class in proportion, to within one image."""
+    labels = np.asarray(labels)
+    counts = np.bincount(labels)
+    rank = np.empty(len(labels))
+    for label in np.flatnonzero(counts):
+        where = np.flatnonzero(labels == label)
+        rank[generator.permutation(where)] = (np.arange(len(where)) + 0.5) / len(where)
+    return np.lexsort((generator.random(len(labels)), rank))  # ties (classes of one size) in a random order
+
+
+def with_clean_split(split, clean_labels, selection, tuning, seed):
+    """The clean validation images in two parts, by a random stream of the seed's own (the same for every row and
+    cell of the seed): a stratified selection part of ``selection`` images, held out, which becomes the run's
+    validation set (it only picks the best epoch and row), and the tuning part, the next ``tuning`` images (None:
+    all the others) of the same stratified order, which is all the run may learn from. The tuning parts of one seed
+    are nested: the first 250 are inside the first 1,000."""
+    order = split.valid_indices[interleaved_order(np.asarray(clean_labels)[split.valid_indices],
+                                                  _stream(seed, _CLEAN_SPLIT))]
+    end = None if tuning is None else selection + tuning
+    return replace(split, valid_indices=order[:selection].sort().values,
+                   tuning_indices=order[selection:end].sort().values)
+
+
 def with_valid_in_train(split, clean_labels):
-    """The ``train_on_valid`` baseline: the clean validation samples join the train subset (after it, with
-    their clean labels); the validation set stays as it is, for monitoring only."""
-    valid_labels = torch.as_tensor(clean_labels)[split.valid_indices]
-    return BiasedSplit(
-        valid_indices=split.valid_indices,
-        train_indices=torch.cat([split.train_indices, split.valid_indices]),
-        train_labels=torch.cat([split.train_labels, valid_labels]),
-        relabelled=torch.cat([split.relabelled, torch.zeros(len(split.valid_indices), dtype=torch.bool)]),
+    """The ``train_on_valid`` baseline: the clean images the run may learn from (the tuning part) join the train
+    subset (after it, with their clean labels); the validation set stays as it is, for selection only."""
+    tuning = split.tuning
+    return replace(
+        split,
+        train_indices=torch.cat([split.train_indices, tuning]),
+        train_labels=torch.cat([split.train_labels, torch.as_tensor(clean_labels)[tuning]]),
+        relabelled=torch.cat([split.relabelled, torch.zeros(len(tuning), dtype=torch.bool)]),
     )
 
 
@@ -115,12 +150,11 @@ def with_labels_cleaned(split, positions, predicted, action):
     if action == "relabel":
         labels = split.train_labels.clone()
         labels[positions] = predicted
-        return BiasedSplit(valid_indices=split.valid_indices, train_indices=split.train_indices, train_labels=labels,
-                           relabelled=split.relabelled)
+        return replace(split, train_labels=labels)
     keep = torch.ones(len(split.train_indices), dtype=torch.bool)
     keep[positions] = False
-    return BiasedSplit(valid_indices=split.valid_indices, train_indices=split.train_indices[keep],
-                       train_labels=split.train_labels[keep], relabelled=split.relabelled[keep])
+    return replace(split, train_indices=split.train_indices[keep], train_labels=split.train_labels[keep],
+                   relabelled=split.relabelled[keep])
 
 
 def split_cache_path(data_root, dataset, seed, ir, nr, sr):
@@ -142,7 +176,8 @@ def load_or_build_split(labels, dataset_cfg, data_root, ir, nr, sr, seed):
 def _read_split(path, key):
     try:
         saved = torch.load(path, weights_only=True)
-        split = BiasedSplit(**{name: saved[name] for name in BiasedSplit.__dataclass_fields__})
+        split = BiasedSplit(**{name: saved[name] for name in ("valid_indices", "train_indices", "train_labels",
+                                                              "relabelled")})
         consistent = len(split.train_indices) == len(split.train_labels) == len(split.relabelled)
     except Exception as error:  # noqa: BLE001 - whatever broke, the file is unusable
         raise UserError(f"corrupt split cache {path} ({type(error).__name__}): delete it to rebuild") from None
@@ -155,16 +190,19 @@ def _read_split(path, key):
 
 def split_record(split, clean_labels, num_classes):
     """What a run writes about its data: per-class counts and which train labels were redrawn or are wrong."""
-    clean = torch.as_tensor(clean_labels)[split.train_indices]
+    clean_labels = torch.as_tensor(clean_labels)
+    clean = clean_labels[split.train_indices]
     wrong = split.train_labels != clean
+    tuning = {} if split.tuning_indices is None else {
+        "tuning_size": len(split.tuning_indices),
+        "tuning_class_counts": torch.bincount(clean_labels[split.tuning_indices], minlength=num_classes).tolist()}
     return {
         "train_size": len(split.train_indices),
         "valid_size": len(split.valid_indices),
         "train_class_counts": torch.bincount(split.train_labels, minlength=num_classes).tolist(),
         "train_clean_class_counts": torch.bincount(clean, minlength=num_classes).tolist(),
-        "valid_class_counts": torch.bincount(
-            torch.as_tensor(clean_labels)[split.valid_indices], minlength=num_classes
-        ).tolist(),
+        "valid_class_counts": torch.bincount(clean_labels[split.valid_indices], minlength=num_classes).tolist(),
+        **tuning,
         "relabelled_count": int(split.relabelled.sum()),
         "wrong_label_count": int(wrong.sum()),
         "relabelled": {

@@ -4,8 +4,8 @@ from dataclasses import dataclass
 
 import torch
 
-from autodo.data.bias import (load_or_build_split, split_record, with_labels_cleaned, with_valid_in_train,
-                              without_split)
+from autodo.data.bias import (load_or_build_split, split_record, with_clean_split, with_labels_cleaned,
+                              with_valid_in_train, without_split)
 from autodo.data.datasets import LabelledSubset, make_loader
 from autodo.data.sources import load_source
 from autodo.data.transforms import BatchTransform, build_item_transforms, build_train_transform
@@ -14,10 +14,12 @@ from autodo.data.transforms import BatchTransform, build_item_transforms, build_
 @dataclass
 class RunData:
     train_loader: torch.utils.data.DataLoader
-    valid_loader: torch.utils.data.DataLoader
+    valid_loader: torch.utils.data.DataLoader  # selects the best epoch: held out under clean_split
     test_loader: torch.utils.data.DataLoader
+    # the clean images the run learns from (head refit): the validation set's own loader, or its tuning part's
+    tuning_loader: torch.utils.data.DataLoader
     # the hyper pass (None without hyper_opt): shuffled train batches of dataset.hyper_batch_size, and the clean
-    # set its validation batches are drawn from (the validation set; the test set for the overfit ablation)
+    # set its validation batches are drawn from (the tuning part; the test set for the overfit ablation)
     hyper_train_loader: torch.utils.data.DataLoader
     hyper_valid_loader: torch.utils.data.DataLoader
     train_transform: torch.nn.Module  # uint8 batch -> augmented, normalised float batch (on the device)
@@ -43,6 +45,9 @@ def build_run_data(cfg, data_root, device, augmentation, label_issues=None):
     split = load_or_build_split(train_source.labels, dataset_cfg, data_root, cfg.ir, cfg.nr, cfg.sr, cfg.seed)
     if cfg.oversplit:
         split = without_split(split, train_source.labels)
+    clean_split = cfg.get("clean_split") or {"selection": 0}  # a run written before it existed (--inspect) has none
+    if clean_split["selection"]:
+        split = with_clean_split(split, train_source.labels, clean_split["selection"], clean_split["tuning"], cfg.seed)
     if label_issues is not None:
         split = with_labels_cleaned(split, label_issues.positions, label_issues.predicted, cfg.label_cleaning.action)
     if cfg.train_on_valid:
@@ -64,6 +69,10 @@ def build_run_data(cfg, data_root, device, augmentation, label_issues=None):
                                transform_seeds=generators.get("train_items"), **loader_args)
     valid_loader = make_loader(valid_set, cfg.eval_batch_size, shuffle=False, **loader_args)
     test_loader = make_loader(test_set, cfg.eval_batch_size, shuffle=False, **loader_args)
+    tuning_loader = valid_loader
+    if split.tuning_indices is not None:
+        tuning_set = LabelledSubset(train_source, split.tuning_indices, clean[split.tuning_indices], item_eval)
+        tuning_loader = make_loader(tuning_set, cfg.eval_batch_size, shuffle=False, **loader_args)
     hyper_train_loader = hyper_valid_loader = None
     if cfg.hyper_opt.name != "NONE":
         generators["hyper_train"] = torch.Generator().manual_seed(cfg.seed + 1)
@@ -73,12 +82,13 @@ def build_run_data(cfg, data_root, device, augmentation, label_issues=None):
         hyper_train_loader = make_loader(train_set, dataset_cfg.hyper_batch_size, shuffle=True, drop_last=True,
                                          generator=generators["hyper_train"],
                                          transform_seeds=generators.get("hyper_train_items"), **loader_args)
-        hyper_valid_loader = test_loader if cfg.overfit else valid_loader
+        hyper_valid_loader = test_loader if cfg.overfit else tuning_loader
     image_size = (dataset_cfg.crop,) * 2 if dataset_cfg.get("crop") else tuple(train_source.images.shape[-2:])
     return RunData(
         train_loader=train_loader,
         valid_loader=valid_loader,
         test_loader=test_loader,
+        tuning_loader=tuning_loader,
         hyper_train_loader=hyper_train_loader,
         hyper_valid_loader=hyper_valid_loader,
         train_transform=build_train_transform(dataset_cfg.augment, image_size, dataset_cfg.mean, dataset_cfg.std,
