@@ -26,7 +26,7 @@ import sys
 import pandas as pd
 
 from autodo.errors import UserError
-from autodo.results import SELECTIONS, load_runs, other_tasks, summary_table
+from autodo.results import SELECTIONS, label_runs, load_runs, other_tasks, summary_table
 from autodo.run_folder import DamagedRun, RunFolder
 from autodo.tasks import TASKS, task_of
 
@@ -143,6 +143,8 @@ def main(argv=None):
         runs.drop(columns=["settings", "settings_key"]).to_csv(args.runs_csv, index=False)
     what = ("minority-class " if args.minority else "") + ("accuracy" if args.accuracy else "error")
     say(f"test {what} (%), {args.select} epoch: mean ± std over seeds (seeds)")
+    if args.select == "best_valid":
+        say(held_out_note(runs))
     table = summary_table(runs, args.select, minority=args.minority, error=not args.accuracy)
     print(FORMATS[args.format](table))
     if args.figures or args.inspect:
@@ -152,6 +154,18 @@ def main(argv=None):
             say(f"error: {error}")
             return 2
     return 0
+
+
+def held_out_note(runs):
+    """What --select best_valid chose on: validation images held out of everything the run learned (a held-out
+    selection part, clean_split, or a row that learns from no clean image), or images the run also learned from."""
+    seen = ~runs["valid_held_out"].astype(bool)
+    note = f"the epoch is chosen on held-out validation images for {int((~seen).sum())} of {len(runs)} runs"
+    if not seen.any():
+        return note
+    rows = sorted(set(label_runs(runs[seen])["method"]))
+    return (f"{note}; the other {int(seen.sum())} learned from their validation images (hyper steps, training or "
+            f"a head refit on them: clean_split.selection holds a part out): {'; '.join(rows)}")
 
 
 def show_task(runs, skipped, args):

@@ -103,7 +103,7 @@ def learning_curves(runs, path):
     figure.tight_layout()
     # one legend for all panels, beside them: (seeds) after each method
     figure.legend(*zip(*handles.values()), loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize="small")
-    _save(figure, path)
+    save_figure(figure, path)
 
 
 # the rows of lambda_diagnostics.png: (y label, the lines: (metrics.jsonl key, line style, scale)); a method's line
@@ -153,7 +153,7 @@ def lambda_diagnostics(runs, path):
         axes[-1].set(xlabel="epoch")
     figure.tight_layout()
     figure.legend(handles.values(), handles.keys(), loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize="small")
-    _save(figure, path)
+    save_figure(figure, path)
     return drawn
 
 
@@ -173,7 +173,7 @@ def per_class_accuracy(runs, path):
         # the legend sits above the bars, in headroom over 100 %
         axis.set(title=cell, xlabel="class", ylabel="final test accuracy (%)", ylim=(0, 125), yticks=range(0, 101, 20))
         axis.legend(fontsize="x-small", loc="upper center", ncol=min(len(methods), 3))
-    _save(figure, path)
+    save_figure(figure, path)
 
 
 @torch.no_grad()
@@ -230,7 +230,7 @@ def inspect_run(run_dir, data_root, folder, device="cpu", iteration=None):
                                             include_values=labels.max() < 20)
     axis.set_title(f"{name}\ntest accuracy {100 * (predictions == labels).mean():.2f}%", fontsize="small")
     confusion = Path(folder) / f"confusion_{name}.png"
-    _save(figure, confusion)
+    save_figure(figure, confusion)
 
     keep = np.random.default_rng(0).permutation(len(labels))[:TSNE_POINTS]
     points = TSNE(init="pca", random_state=0, perplexity=min(30.0, len(keep) - 1.0)).fit_transform(features[keep])
@@ -243,11 +243,11 @@ def inspect_run(run_dir, data_root, folder, device="cpu", iteration=None):
     axis.set_title(f"{name}\nt-SNE of {len(keep)} test features (x: misclassified)", fontsize="small")
     axis.set_xticks([]), axis.set_yticks([])
     tsne = Path(folder) / f"tsne_{name}.png"
-    _save(figure, tsne)
+    save_figure(figure, tsne)
     return confusion, tsne
 
 
-def _save(figure, path):
+def save_figure(figure, path):
     buffer = io.BytesIO()
     if not figure.legends:  # a figure with a legend beside its panels was laid out before it got the legend
         figure.tight_layout()

@@ -5,7 +5,7 @@ import json
 
 import pandas as pd
 
-from autodo.methods import improvements_of, method_name
+from autodo.methods import improvements_of, method_name, valid_held_out
 from autodo.run_folder import RESULT, DamagedRun, find_runs, identity
 from autodo.tasks import report_module, task_of
 
@@ -19,7 +19,8 @@ CONFIG_COLUMNS = {
 # top-level settings that runs written before they existed lack: their value then
 CONFIG_DEFAULTS = {"train_on_valid": False, "head_refit": False, "label_cleaning": {"action": "none"}}
 METRIC_COLUMNS = ["epochs", "test_acc_final", "test_acc_best", "test_acc_at_best_valid", "majority_acc",
-                  "minority_acc", "minority_acc_best", "minority_acc_at_best_valid", "wall_time_s"]
+                  "minority_acc", "minority_acc_best", "minority_acc_at_best_valid", "valid_acc_final",
+                  "valid_acc_best", "wall_time_s"]
 # (accuracy over all classes, accuracy of the minority classes) under each selection rule
 SELECTIONS = {
     "final": ("test_acc_final", "minority_acc"),
@@ -50,6 +51,7 @@ def _row(found):
     row["improvements"] = improvements_of(config)  # beyond the paper, named in the row
     row["aug_policy"] = config["aug_model"].get("policy")  # aug_model=DADA's: search, or its table file
     row.update({column: found.result.get(column, float("nan")) for column in METRIC_COLUMNS})
+    row["valid_held_out"] = found.result.get("valid_held_out", valid_held_out(config))  # older runs: from the config
     # everything the run computes but its seed: runs are averaged together only when these are equal
     settings = _flat(identity(config))
     del settings["seed"]
@@ -79,7 +81,8 @@ def load_runs(folders, task="train"):
         skipped.append(found)
     if task != "train":
         return report_module(task).frame(rows), skipped
-    columns = ["run_dir", *CONFIG_COLUMNS, "improvements", "aug_policy", *METRIC_COLUMNS, "settings", "settings_key"]
+    columns = ["run_dir", *CONFIG_COLUMNS, "improvements", "aug_policy", *METRIC_COLUMNS, "valid_held_out", "settings",
+               "settings_key"]
     return pd.DataFrame(rows, columns=columns), skipped
 
 
@@ -148,3 +151,22 @@ def summary_table(runs, selection="final", minority=False, error=True):
     return stats.assign(text=text)["text"].unstack("cell").fillna("")
 
 
+
+
+def paired_difference(errors_a, errors_b):
+    """How much lower ``errors_a`` is than ``errors_b`` (each a pandas Series: seed -> test error) on the seeds both
+    have: ``(mean, standard error, seeds, seeds that agree)`` of the per-seed differences B - A (positive: A is
+    better). Runs of one seed share their data and split, so the difference within a seed is the measurement;
+    the standard error is the differences' std (ddof=1) over the square root of their number (nan with one seed)."""
+    both = pd.concat([errors_a.rename("a"), errors_b.rename("b")], axis=1, join="inner").dropna()
+    gains = both["b"] - both["a"]
+    count = len(gains)
+    se = gains.std(ddof=1) / count ** 0.5 if count > 1 else float("nan")
+    return (gains.mean() if count else float("nan")), se, count, int((gains > 0).sum())
+
+
+def beats(errors_a, errors_b):
+    """Whether A beats B on the per-seed differences: the mean gain exceeds two standard errors (autodo's rule for
+    every "A beats B" claim); and the numbers it rests on (``paired_difference``)."""
+    mean, se, count, agree = paired_difference(errors_a, errors_b)
+    return bool(count > 1 and mean > 2 * se), (mean, se, count, agree)

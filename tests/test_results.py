@@ -178,3 +178,35 @@ def test_policy_runs_drawn_before_per_batch_seeds_are_not_counted(tmp_path):
     runs, skipped = load_runs([tmp_path / "sweep"])
     assert list(runs["seed"]) == [1]
     assert len(skipped) == 2 and all("before per-batch seeds" in found.reason for found in skipped)
+
+
+def test_paired_difference_is_the_paired_t_statistics_parts():
+    """Against scipy's paired t-test: mean / SE of the per-seed gains is its statistic; seeds missing on one side
+    are left out; one seed has no SE, and no claim holds on it."""
+    import pandas as pd
+    from scipy.stats import ttest_rel
+
+    from autodo.results import beats, paired_difference
+
+    a = pd.Series([10.0, 12.0, 11.5, 9.0, 99.0], index=[0, 1, 2, 3, 7])
+    b = pd.Series([13.0, 12.5, 14.0, 12.0], index=[0, 1, 2, 3])
+    mean, se, count, agree = paired_difference(a, b)
+    assert count == 4 and agree == 4 and mean == pytest.approx((3 + 0.5 + 2.5 + 3) / 4)
+    assert mean / se == pytest.approx(ttest_rel(b[:4], a[:4]).statistic)
+    assert beats(a, b)[0] and not beats(b, a)[0]
+    assert paired_difference(pd.Series([1.0]), pd.Series([2.0]))[2:] == (1, 1)
+    assert not beats(pd.Series([1.0]), pd.Series([2.0]))[0]
+    noisy = pd.Series([13.0, 9.0, 14.0, 8.0], index=[0, 1, 2, 3])  # gains +3, -3, +2.5, -1: within the noise
+    assert not beats(a, noisy)[0]
+
+
+def test_best_valid_says_which_runs_chose_their_epoch_on_held_out_images(tmp_path, capsys):
+    make_run(tmp_path, 0, 90.0)  # the Baseline learns from no clean image: held out
+    make_run(tmp_path, 0, 91.0, train_on_valid=True)  # trained on its validation images: not held out
+    make_run(tmp_path, 0, 92.0, train_on_valid=True, clean_split={"selection": 50, "tuning": 100})  # held out
+    assert aggregate.main([str(tmp_path), "--select", "best_valid"]) == 0
+    err = capsys.readouterr().err
+    assert ("the epoch is chosen on held-out validation images for 2 of 3 runs; the other 1 learned from their "
+            "validation images") in err and err.rstrip().endswith(": Baseline + valid in train")
+    assert aggregate.main([str(tmp_path)]) == 0
+    assert "held-out" not in capsys.readouterr().err  # the final-epoch rule chooses nothing

@@ -127,7 +127,7 @@ def figure(runs, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from autodo.figures import _save
+    from autodo.figures import save_figure
 
     runs = runs.assign(schedule=[_schedule(run) for _, run in runs.iterrows()])
     panels = runs[["cell", "model", "schedule"]].drop_duplicates().values.tolist()
@@ -144,4 +144,4 @@ def figure(runs, path):
                                   color=drawn.get_color(), alpha=0.15)
             axis.set(title=f"{cell} ({model})\n{schedule}", xlabel="labeled points", ylabel=VALUES[value][1])
             axis.legend(fontsize=7)
-    _save(figure, path)
+    save_figure(figure, path)

@@ -81,7 +81,7 @@ def figure(runs, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from autodo.figures import _save
+    from autodo.figures import save_figure
 
     runs = label_subsample_runs(runs)
     keys = ["cell", "classes", "head", "evaluate", "augmentation"]
@@ -110,7 +110,7 @@ def figure(runs, path):
         axis.set(title=f"{cell} [{classes}]\n{head}: {augmentation}, {evaluate} test", xlabel="train points augmented (%)",
                  ylabel="test accuracy (%)")
         axis.legend(fontsize=6)
-    _save(figure, path)
+    save_figure(figure, path)
 
 
 def frame(rows):
