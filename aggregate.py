@@ -28,7 +28,7 @@ import pandas as pd
 from autodo.errors import UserError
 from autodo.results import SELECTIONS, label_runs, load_runs, other_tasks, summary_table
 from autodo.run_folder import DamagedRun, RunFolder
-from autodo.tasks import TASKS, task_of
+from autodo.tasks import TASKS, read_run, task_of
 
 # LaTeX: a method's lambda^... as math, every other special character escaped, ± as math
 _LAMBDA = re.compile(r"lambda\^(\{[^}]*\}|\w)(?:_(\w+))?")
@@ -211,7 +211,7 @@ def inspect_error(run_dir, iteration=None):
     if not folder.finished():
         return f"--inspect {run_dir!r} is not a finished run folder (no {folder.result.name})"
     try:
-        result = folder.read_result()
+        result = read_run(folder)
     except DamagedRun as error:
         return f"--inspect {run_dir!r}: {error}"
     task = task_of(result["config"])

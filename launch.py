@@ -19,7 +19,7 @@ from omegaconf import OmegaConf
 
 from autodo.config import check_overrides, validate_config, with_table_signature
 from autodo.errors import UserError, one_line
-from autodo.tasks import check_task, run_task, summary_line
+from autodo.tasks import check_task, read_run, run_task, summary_line
 
 CONF_DIR = Path(__file__).resolve().parent / "conf"
 log = logging.getLogger("autodo")
@@ -33,7 +33,8 @@ def fail(message, status=2):
 def run(cfg):
     """Check ``cfg``, then run its task in its run folder (nothing is run if the run is finished); return the
     folder, the run's result and whether it was finished before."""
-    from autodo.run_folder import DamagedRun, log_to, open_run, stop_logging
+    from autodo.run_folder import DamagedRun, log_to, stop_logging
+    from autodo.tasks import open_run
 
     validate_config(cfg)  # before anything is written
     check_task(cfg, to_absolute_path(cfg.data_root))
@@ -42,7 +43,7 @@ def run(cfg):
                       launched_as=HydraConfig.get().overrides.task)
     if folder.finished():
         try:
-            return folder, folder.read_result(), True
+            return folder, read_run(folder), True
         except DamagedRun as error:
             raise UserError(f"run folder {folder.path} is damaged: {error}; move it away to run it again") from None
     with folder.claimed():

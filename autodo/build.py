@@ -10,16 +10,10 @@ from autodo.augment.choice import build_augmentation
 from autodo.augment.dada import run_table
 from autodo.data.pipeline import RunData, build_run_data
 from autodo.hyper.optimizer import HyperOptimizer, steps_per_pass
-from autodo.losses import LossModel
-from autodo.methods import PAPER_SMOOTHING
+from autodo.losses import PAPER_SMOOTHING, LossModel
 from autodo.models import build_classifier
-from autodo.schedule import WarmupCosine, hyper_schedule
-
-
-def pick_device(name):
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    return torch.device(name)
+from autodo.recipes import amp_on, build_optimizer, pick_device
+from autodo.schedule import hyper_schedule
 
 
 @dataclass
@@ -48,15 +42,6 @@ class RunParts:
         return state
 
 
-def build_optimizer(cfg, model, steps_per_epoch):
-    """SGD with Nesterov momentum and the per-step warm-up + cosine learning rate of the data set."""
-    optimizer = torch.optim.SGD(model.parameters(), lr=cfg.dataset.lr, momentum=cfg.optim.momentum,
-                                nesterov=cfg.optim.nesterov, weight_decay=cfg.optim.weight_decay)
-    schedule = WarmupCosine(cfg.dataset.epochs * steps_per_epoch, cfg.dataset.warmup_epochs * steps_per_epoch,
-                            cfg.optim.min_lr_factor)
-    return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
-
-
 def build_run(cfg, data_root, table=None, label_issues=None):
     """Every part of the run ``cfg``, at its start values, on its device; ``aug_model=DADA`` applies ``table``
     (an autodo.augment.dada.PolicyTable), by default the run's own (searched, cached or from its file); a run
@@ -73,7 +58,7 @@ def build_run(cfg, data_root, table=None, label_issues=None):
     num_classes = cfg.dataset.num_classes
     model = build_classifier(cfg.model, cfg.dataset.in_channels, num_classes).to(device)
     optimizer, scheduler = build_optimizer(cfg, model, steps_per_epoch=len(data.train_loader))
-    amp = cfg.amp and device.type == "cuda"
+    amp = amp_on(cfg, device)
     train_labels = data.train_loader.dataset.labels
     loss_model = LossModel(train_labels, num_classes, cfg.los_model.weights, cfg.los_model.soft_labels,
                            symmetric=cfg.ir > 1 or cfg.nr > 0,

@@ -100,7 +100,7 @@ def _cleaning_data(cfg, data_root, build=True):
     from omegaconf import OmegaConf
 
     from autodo.augment.choice import Augmentation
-    from autodo.build import pick_device
+    from autodo.recipes import pick_device
     from autodo.data.bias import build_biased_split, without_split
     from autodo.data.pipeline import build_run_data
     from autodo.data.sources import load_source
@@ -179,7 +179,7 @@ def _fold_probabilities(cfg, data, fit, held_out, device, fold):
     """Train a Baseline model on the train subset's ``fit`` positions; its softmax at the ``held_out`` ones."""
     from autodo.augment.copies import stream_generator
     from autodo.data.datasets import LabelledSubset, make_loader
-    from autodo.engine import train_plain
+    from autodo.recipes import train_plain
     from autodo.models import build_classifier
 
     train = data.train_loader.dataset

@@ -15,7 +15,9 @@ from autodo.augment.dada import SUB_POLICIES, read_table, table_signature
 from autodo.cleaning import ACTIONS as CLEANING_ACTIONS
 from autodo.errors import UserError, joined
 from autodo.losses import PRIOR_CORRECTIONS
-from autodo.tasks import OTHER_TASKS, TASKS
+from autodo.tasks import TASKS
+
+OTHER_TASKS = tuple(task for task in TASKS if task != "train")  # each has its settings under its name
 # dataset.fast_autoaugment: the published tables in autodo/augment/fast_autoaugment.json (aug_model=AUTO)
 FAST_AUTOAUGMENT_TABLES = ("fa_reduced_cifar10", "fa_reduced_svhn", "fa_resnet50_rimagenet")
 CONFIG_GROUPS = ("task", "dataset", "model", "aug_model", "los_model", "hyper_opt", "method", "experiment")

@@ -50,23 +50,6 @@ def train_one_epoch(model, loader, transform, aug_model, loss_model, optimizer, 
     return stats
 
 
-def train_plain(cfg, model, loader, transform, device, desc):
-    """Train ``model`` on ``loader`` as the Baseline is trained (the data set's epochs, learning rate and schedule),
-    with plain cross-entropy and no learned augmentation (``transform``: the batch transform, which may normalise only
-    or add the data set's standard augmentation)."""
-    from autodo.build import build_optimizer
-    from autodo.losses import LossModel
-
-    optimizer, scheduler = build_optimizer(cfg, model, steps_per_epoch=len(loader))
-    loss = LossModel(loader.dataset.labels, cfg.dataset.num_classes, learn_weights=False, learn_soft_labels=False,
-                     symmetric=False).to(device)
-    amp = cfg.amp and device.type == "cuda"
-    scaler = torch.amp.GradScaler(device.type, enabled=amp)
-    for epoch in range(cfg.dataset.epochs):
-        train_one_epoch(model, loader, transform, None, loss, optimizer, scheduler, scaler, device, amp,
-                        desc=f"{desc}: epoch {epoch + 1}/{cfg.dataset.epochs}")
-
-
 @torch.no_grad()
 def evaluate(model, loader, transform, device, num_classes, amp):
     """Mean cross-entropy, top-1 accuracy (%) and per-class accuracy (%) on clean labels."""

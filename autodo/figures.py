@@ -24,6 +24,7 @@ from omegaconf import OmegaConf  # noqa: E402
 from autodo.io import atomic_write_bytes  # noqa: E402
 from autodo.results import label_runs  # noqa: E402
 from autodo.run_folder import METRICS, RESULT, DamagedRun, RunFolder  # noqa: E402
+from autodo.tasks import read_run  # noqa: E402
 
 TSNE_POINTS = 2000  # t-SNE of at most this many test images (a fixed random subset)
 
@@ -164,7 +165,7 @@ def per_class_accuracy(runs, path):
     colours = _colours(methods)
     width = 0.8 / len(methods)
     for cell, label, rows in groups:
-        results = [RunFolder(d).read_result() for d in rows["run_dir"]]
+        results = [read_run(RunFolder(d)) for d in rows["run_dir"]]
         accuracy = np.mean([r["test_per_class_acc"] for r in results], axis=0)
         classes = np.arange(len(accuracy))
         offset = width * (methods.index(label) - (len(methods) - 1) / 2)  # the group centred on its class
@@ -182,7 +183,7 @@ def final_test_features(run_dir, data_root=None, device="cpu", iteration=None):
     from its config and loaded from its checkpoint, as training built them), or of the model an active-learning run
     trained in ``iteration`` (default: its last)."""
     folder = RunFolder(run_dir)
-    cfg = OmegaConf.create(folder.read_result()["config"])
+    cfg = OmegaConf.create(read_run(folder)["config"])
     cfg.device = str(device)
     data_root = data_root or cfg.data_root
     if cfg.get("task", "train") == "active_learning":

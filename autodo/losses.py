@@ -11,8 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from autodo.methods import PAPER_SMOOTHING
-
+PAPER_SMOOTHING = 0.05  # the soft labels' start in the paper's method (los_model.smoothing)
 _SOFTPLUS_AT_ZERO = math.log(2.0)
 PRIOR_CORRECTIONS = ("none", "logit_adjust", "balance")  # los_model.prior_correction
 

@@ -8,7 +8,8 @@ confident learning) and the named improvements beyond the paper that its learned
 
 from pathlib import Path
 
-PAPER_SMOOTHING = 0.05  # the soft labels' start in the paper's method (los_model.smoothing)
+from autodo.losses import PAPER_SMOOTHING
+
 LAMBDA_TABLES = ("augment", "weights", "soft_labels")  # the lambda tables, as hyper_opt.lr_factor names them
 
 # paper row names of (aug_model, los_model, hyper_opt), and of the simple baselines beside them

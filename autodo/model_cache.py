@@ -10,24 +10,22 @@ from pathlib import Path
 import torch
 
 from autodo.errors import UserError
+from autodo.identity import digest, identity
 from autodo.io import atomic_torch_save
 
 log = logging.getLogger("autodo")
 
 
+def cache_identity(config, keys):
+    """The settings (a plain dict) a cached model of the run ``config`` is trained with: ``keys`` of it, canonical,
+    less the settings that change where and how fast it is computed (autodo.identity; no task's rules)."""
+    return identity({key: config[key] for key in keys}, lambda settings: settings)
+
+
 def cache_path(config, keys, name, data_root):
     """The file of the model trained with the settings ``keys`` of the run ``config`` (a plain dict)."""
-    from autodo.run_folder import signature
-
-    key = {key: config[key] for key in keys}
-    return Path(data_root) / config["dataset"]["name"] / f"run{config['seed']}" / f"{name}-{signature(key)[:16]}.pt"
-
-
-def cache_identity(config, keys):
-    """The settings (a plain dict) a cached model of the run ``config`` is trained with."""
-    from autodo.run_folder import identity
-
-    return identity({key: config[key] for key in keys})
+    key = digest(cache_identity(config, keys))
+    return Path(data_root) / config["dataset"]["name"] / f"run{config['seed']}" / f"{name}-{key[:16]}.pt"
 
 
 @contextlib.contextmanager

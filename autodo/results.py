@@ -6,8 +6,8 @@ import json
 import pandas as pd
 
 from autodo.methods import improvements_of, method_name, valid_held_out
-from autodo.run_folder import RESULT, DamagedRun, find_runs, identity
-from autodo.tasks import report_module, task_of
+from autodo.run_folder import RESULT, DamagedRun
+from autodo.tasks import find_runs, identity, report_module, task_of
 
 CONFIG_COLUMNS = {
     "dataset": ("dataset", "name"), "model": ("model", "name"), "aug_model": ("aug_model", "name"),

@@ -1,11 +1,8 @@
-"""The run folder: its identity, the names of its files, and how it is created, read and cleaned up.
+"""The run folder: the names of its files, and how it is created, read and cleaned up.
 
-Every other module reaches a run's files through this one.
-
-A run is identified by what it computes: its resolved configuration less the settings that do not change its
-results (``NON_RESULT_KEYS``). The hash of that identity, the signature, ends the folder's name (after a readable
-prefix: data set, cell, method, seed) and is stored in the folder's ``run.json``. The same experiment spelled two
-ways (``launch.py`` and ``launch.py method=baseline``) is therefore one folder, trained once and counted once.
+Every other module reaches a run's files through this one. It knows no task: the run's signature (autodo.identity,
+through the task registry, autodo.tasks) and the number its task's result must hold are given to it. The signature
+ends the folder's name and is stored in its ``run.json``.
 
 | file | contents |
 |---|---|
@@ -27,10 +24,8 @@ Readers are tolerant: a damaged file makes the run ``damaged`` with the reason, 
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import logging
-import math
 import numbers
 import os
 import shutil
@@ -39,7 +34,6 @@ from pathlib import Path
 
 from autodo.errors import UserError
 from autodo.io import atomic_write_bytes, atomic_write_json, atomic_write_jsonl
-from autodo.tasks import task_identity, task_of, task_slug
 
 RUN_JSON = "run.json"
 CONFIG = "config.yaml"
@@ -56,77 +50,14 @@ MODELS = "models"  # task=active_learning: the weights of the model of each iter
 LOCK = ".lock"  # held by the process that trains the run
 LEGACY_CONFIG = ".hydra/config.yaml"  # run folders written before run.json existed
 
-# settings that change where and how fast a run computes, not what it computes
-NON_RESULT_KEYS = ("data_root", "out_dir", "device", "num_workers", "eval_batch_size", "dataset.path",
-                   "dataset.system_dir")
 # the numbers of result.json, each a number when present
 RESULT_NUMBERS = ("epochs", "test_acc", "test_acc_final", "test_acc_best", "test_acc_at_best_valid", "majority_acc",
                   "minority_acc", "minority_acc_best", "minority_acc_at_best_valid", "wall_time_s", "search_time_s",
                   "cleaning_time_s")
-# the number every finished run of a task has
-HEADLINE_NUMBER = {"train": "test_acc_final", "subsample": "test_acc", "active_learning": "test_acc"}
 
 
 class DamagedRun(Exception):
     """A run folder whose files cannot be read as a run's: the message says which file and why."""
-
-
-# ============ identity ============
-
-def _canonical(value):
-    """Numbers as they compare (``ir=100`` and ``ir=100.0`` are one run), containers recursively."""
-    if isinstance(value, dict):
-        return {str(key): _canonical(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_canonical(item) for item in value]
-    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
-        return int(value)
-    return value
-
-
-def identity(config):
-    """What a run computes: the plain ``config`` (a dict) less ``NON_RESULT_KEYS`` and the settings its task does
-    not read (autodo.tasks), in canonical form."""
-    config = task_identity(_canonical(config))
-    for key in NON_RESULT_KEYS:
-        *parents, leaf = key.split(".")
-        node = config
-        for parent in parents:
-            node = node.get(parent, {}) if isinstance(node, dict) else {}
-        if isinstance(node, dict):
-            node.pop(leaf, None)
-    return config
-
-
-def signature(config):
-    """The hex SHA-256 of the identity of ``config``."""
-    return _digest(identity(config))
-
-
-def _digest(run_identity):
-    text = json.dumps(run_identity, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _drew_per_process(stored, config):
-    """Whether the run of ``config`` in a folder with the stored signature ``stored`` (None: a folder older than
-    run.json) was computed before its per-image random transforms drew from per-batch seeds (autodo.augment.choice):
-    its numbers are not those of this version's run of ``config``."""
-    former = identity(config)
-    if former.pop("item_transform_draws", None) is None:
-        return False
-    return stored is None or stored == _digest(former)
-
-
-def run_name(config):
-    """The folder name: data set, cell, method (or the task's settings) and seed to read, then the signature's
-    first 8 digits."""
-    sr = "" if config["sr"] == 1 else f"-sr{config['sr']:g}"
-    clean = identity(config).get("clean_split", {})  # the clean images held out and learned from, where split
-    clean = "".join(f"-{short}{clean[key]}" for key, short in (("selection", "sel"), ("tuning", "tune"))
-                    if key in clean)
-    return (f"{config['dataset']['name']}-ir{config['ir']:g}-nr{config['nr']:g}{sr}-{task_slug(config)}{clean}"
-            f"-seed{config['seed']}-{signature(config)[:8]}")
 
 
 # ============ a run folder ============
@@ -226,28 +157,20 @@ class RunFolder:
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise DamagedRun(f"{RUN_JSON} is unreadable ({type(error).__name__})") from None
 
-    def read_result(self):
-        """``result.json`` as a dict, checked: a ``config`` and numbers where numbers belong."""
+    def read_result(self, headline):
+        """``result.json`` as a dict, checked: a ``config`` and numbers where numbers belong, ``headline`` (the
+        number every finished run of its task has; a function of the result's config) among them."""
         try:
             result = json.loads(self.result.read_text())
         except (OSError, ValueError) as error:
             raise DamagedRun(f"{RESULT} is unreadable ({type(error).__name__})") from None
         if not isinstance(result, dict) or not isinstance(result.get("config"), dict):
             raise DamagedRun(f"{RESULT} holds no config")
-        headline = HEADLINE_NUMBER.get(task_of(result["config"]))
-        if headline is None:
-            raise DamagedRun(f"{RESULT}: task={task_of(result['config'])!r} is not a task of this version")
+        required = headline(result["config"])
         for key in RESULT_NUMBERS:
-            value = result.get(key, 0 if key != headline else None)
+            value = result.get(key, 0 if key != required else None)
             if not isinstance(value, numbers.Real) or isinstance(value, bool):
                 raise DamagedRun(f"{RESULT}: {key}={value!r} is not a number")
-        stored = self.stored_signature()
-        if stored is None or stored != signature(result["config"]):
-            if _drew_per_process(stored, result["config"]):
-                raise DamagedRun("its per-image augmentation drew from the loading process's random stream, as "
-                                 "versions before per-batch seeds did: not counted; a relaunch runs it again")
-            if stored is not None:
-                raise DamagedRun(f"the config in {RESULT} is not the run's of {RUN_JSON} (signature {stored[:8]})")
         return result
 
     def read_selection(self):
@@ -276,12 +199,11 @@ class RunFolder:
 
 # ============ creating the folder of a run ============
 
-def open_run(config, out_dir, launched_as=()):
-    """The run folder of the plain ``config`` under ``out_dir``, created with its ``run.json`` and ``config.yaml``
-    when new. A folder of the same name that holds another run (a signature prefix shared by chance, or a folder
-    edited by hand) is an error, and left as it is."""
-    folder = RunFolder(Path(out_dir) / run_name(config))
-    sig = signature(config)
+def open_folder(path, signature, config, launched_as=()):
+    """The run folder ``path`` of the run with ``signature`` and the plain ``config``, created with its ``run.json``
+    and ``config.yaml`` when new. A folder of the same name that holds another run (a signature prefix shared by
+    chance, or a folder edited by hand) is an error, and left as it is."""
+    folder = RunFolder(path)
     try:
         folder.path.mkdir(parents=True)
         folder.created = True
@@ -290,15 +212,15 @@ def open_run(config, out_dir, launched_as=()):
             stored = folder.stored_signature()
         except DamagedRun as error:
             raise UserError(f"run folder {folder.path} is damaged: {error}; move it away to run it again") from None
-        if stored is not None and stored != sig:
+        if stored is not None and stored != signature:
             raise UserError(f"run folder {folder.path} holds another run (signature {stored[:12]}, this run's is "
-                            f"{sig[:12]}): move it away")
+                            f"{signature[:12]}): move it away")
         if stored is not None:
             return folder
     import yaml
 
     atomic_write_bytes(folder.config, yaml.safe_dump(config, sort_keys=False).encode())
-    atomic_write_json(folder.path / RUN_JSON, {"signature": sig, "name": folder.path.name,
+    atomic_write_json(folder.path / RUN_JSON, {"signature": signature, "name": folder.path.name,
                                                "launched_as": list(launched_as)})
     return folder
 
@@ -330,7 +252,7 @@ class FoundRun:
     result: dict = None
 
 
-def _run_folders(folders):
+def run_folders(folders):
     """Every folder under ``folders`` holding a run (its ``run.json``, or the Hydra config of an older run)."""
     for top in folders:
         for root, dirs, files in os.walk(top):
@@ -338,25 +260,3 @@ def _run_folders(folders):
             if RUN_JSON in files or (".hydra" in dirs and os.path.isfile(os.path.join(root, LEGACY_CONFIG))):
                 dirs.clear()  # a run folder holds no other run
                 yield RunFolder(root)
-
-
-def find_runs(folders):
-    """Every run folder under ``folders``, read: finished runs once each (a second folder with the same
-    signature is a ``duplicate``), the others with the reason they are not counted."""
-    found, seen = [], {}
-    for folder in _run_folders(folders):
-        if not folder.finished():
-            found.append(FoundRun(folder, "unfinished", "no result.json"))
-            continue
-        try:
-            result = folder.read_result()
-            sig = signature(result["config"])
-        except DamagedRun as error:
-            found.append(FoundRun(folder, "damaged", str(error)))
-            continue
-        if sig in seen:
-            found.append(FoundRun(folder, "duplicate", f"the same run as {seen[sig]}"))
-            continue
-        seen[sig] = folder.path
-        found.append(FoundRun(folder, "finished", result=result))
-    return found

@@ -18,8 +18,8 @@ from omegaconf.errors import OmegaConfBaseException
 
 from autodo.config import validate_config, with_table_signature
 from autodo.errors import UserError, joined, one_line
-from autodo.run_folder import DamagedRun, RunFolder, run_name
-from autodo.tasks import check_task
+from autodo.run_folder import DamagedRun, RunFolder
+from autodo.tasks import check_task, read_run, run_name
 
 # what sbatch says when it refuses a job, and the launcher setting that asks for it
 SUBMISSION_SETTINGS = (
@@ -70,7 +70,7 @@ def plan_jobs(jobs, load_config, jobs_run_here=True):
 
 def _finished(folder):
     try:
-        return folder.finished() and folder.read_result() is not None
+        return folder.finished() and read_run(folder) is not None
     except DamagedRun:
         return False
 

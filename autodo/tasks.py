@@ -1,17 +1,21 @@
-"""The kinds of run (``conf/task``): ``train`` (AutoDO and the methods beside it, the default), ``subsample``
-(augmentation subsampling) and ``active_learning``. Every task runs through ``launch.py`` into a run folder
-(autodo.run_folder) and is read back by ``aggregate.py``. Each task other than training is a module
-(``OTHER_TASKS``) that says what of the config its result depends on (``identity``), how its folder is named
-(``slug``), what it checks before anything is written (``check``), how it runs (``run_<task>``) and the line
-``launch.py`` prints of its result (``summary_line``); its report module gives ``aggregate.py`` its rows and table."""
+"""The task registry: task name (``conf/task``) -> the package that runs it, loaded when first needed, and what every
+task gives through it. Each package's ``task`` module is the task's face: ``identity`` (what of a config its result
+depends on), ``slug`` (the middle of its folder's name), ``check`` (what needs the data, before anything is
+written), ``run``, ``summary_line``, ``HEADLINE`` (the number every finished run has), ``REPORT`` (the module that
+gives aggregate.py its rows, table and figure) and ``inspection_model`` (``aggregate.py --inspect``); the package
+itself holds ``RULES``, its settings' checks (autodo.config), without importing torch. A new task is one package,
+one yaml in ``conf/task`` and one line here.
+
+On top of the faces, a run of any task: its signature and folder name (autodo.identity, autodo.run_folder),
+opening its folder, and reading finished runs back.
+"""
 
 import importlib
 
-from autodo.methods import PAPER_SMOOTHING, learns_from_clean, lr_factors, method_of, method_slug
+from autodo import identity as identities
+from autodo.run_folder import RESULT, DamagedRun, FoundRun, open_folder, run_folders
 
-OTHER_TASKS = {"subsample": ("autodo.subsample.task", "autodo.subsample.report"),
-               "active_learning": ("autodo.active.task", "autodo.active.report")}
-TASKS = ("train", *OTHER_TASKS)
+TASKS = {"train": "autodo.train", "subsample": "autodo.subsample", "active_learning": "autodo.active"}
 
 
 def task_of(config):
@@ -19,82 +23,104 @@ def task_of(config):
     return config.get("task", "train")
 
 
-def task_module(task):
-    return importlib.import_module(OTHER_TASKS[task][0])
+def package(task):
+    """The package of ``task``: its ``RULES``, without importing torch."""
+    return importlib.import_module(TASKS[task])
+
+
+def face(task):
+    """The task module of ``task``."""
+    return importlib.import_module(f"{TASKS[task]}.task")
 
 
 def report_module(task):
-    return importlib.import_module(OTHER_TASKS[task][1])
+    return importlib.import_module(face(task).REPORT)
 
 
-def task_identity(config):
-    """What the run of the canonical plain ``config`` computes, as a dict (autodo.run_folder.identity)."""
-    if task_of(config) != "train":
-        return task_module(task_of(config)).identity(config)
-    from autodo.augment.choice import augmentation_identity
+# ============ a run's identity and folder ============
 
-    config.pop("task", None)  # a training run is identified as it was before tasks existed
-    if config.get("label_cleaning", {}).get("action", "none") == "none":  # and before confident learning did
-        config.pop("label_cleaning", None)
-    # and before the named improvements did: only what changes the run is kept of them
-    los, hyper = config.get("los_model", {}), config.get("hyper_opt", {})
-    if not los.get("soft_labels") or los.get("smoothing") == PAPER_SMOOTHING:
-        los.pop("smoothing", None)
-    if "lr_factor" in hyper:
-        factors = lr_factors(config)
-        if factors:
-            hyper["lr_factor"] = factors
-        else:
-            del hyper["lr_factor"]
-    _clean_split_identity(config)
-    return augmentation_identity(config)
+def identity(config):
+    """What the run of the plain ``config`` computes (autodo.identity, by its task's rules)."""
+    return identities.identity(config, face(task_of(config)).identity)
 
 
-def _clean_split_identity(config):
-    """Of ``clean_split``, what the run reads: nothing when it is off (as every run before it existed), the
-    selection part alone for a run that learns from no clean image, and the tuning part's size as a count."""
-    split = config.get("clean_split")
-    if split is None:
-        return
-    if not split.get("selection"):
-        del config["clean_split"]
-    elif not learns_from_clean(config):
-        split.pop("tuning", None)
-    elif split.get("tuning") is None:
-        split["tuning"] = config["dataset"]["valid_size"] - split["selection"]
+def signature(config):
+    """The hex SHA-256 of the identity of ``config``."""
+    return identities.digest(identity(config))
 
 
-def task_slug(config):
-    """The middle of the run folder's name: the method of a training run, the settings of another task's."""
-    if task_of(config) != "train":
-        return task_module(task_of(config)).slug(config)
-    return method_slug(*method_of(config))
+def run_name(config):
+    """The folder name: data set, cell, the task's slug (the method of a training run) and seed to read, then the
+    signature's first 8 digits."""
+    sr = "" if config["sr"] == 1 else f"-sr{config['sr']:g}"
+    return (f"{config['dataset']['name']}-ir{config['ir']:g}-nr{config['nr']:g}{sr}-{face(task_of(config)).slug(config)}"
+            f"-seed{config['seed']}-{signature(config)[:8]}")
 
+
+def open_run(config, out_dir, launched_as=()):
+    """The run folder of the plain ``config`` under ``out_dir`` (autodo.run_folder.open_folder)."""
+    from pathlib import Path
+
+    return open_folder(Path(out_dir) / run_name(config), signature(config), config, launched_as)
+
+
+def headline(config):
+    """The number every finished run of the task of ``config`` has (None for a task this version does not know)."""
+    return face(task_of(config)).HEADLINE if task_of(config) in TASKS else None
+
+
+def read_run(folder):
+    """The result of the finished run folder ``folder``, checked: its numbers, and that its config is the run its
+    ``run.json`` names (a task may know a former signature of the same config that computed something else)."""
+    result = folder.read_result(headline)
+    config = result["config"]
+    if task_of(config) not in TASKS:
+        raise DamagedRun(f"{RESULT}: task={task_of(config)!r} is not a task of this version")
+    stored = folder.stored_signature()
+    if stored is None or stored != signature(config):
+        former = getattr(face(task_of(config)), "former_run", None)
+        reason = former(stored, config, identity) if former else None
+        if reason:
+            raise DamagedRun(reason)
+        if stored is not None:
+            raise DamagedRun(f"the config in {RESULT} is not the run's of run.json (signature {stored[:8]})")
+    return result
+
+
+def find_runs(folders):
+    """Every run folder under ``folders``, read: finished runs once each (a second folder with the same
+    signature is a ``duplicate``), the others with the reason they are not counted."""
+    found, seen = [], {}
+    for folder in run_folders(folders):
+        if not folder.finished():
+            found.append(FoundRun(folder, "unfinished", "no result.json"))
+            continue
+        try:
+            result = read_run(folder)
+            sig = signature(result["config"])
+        except DamagedRun as error:
+            found.append(FoundRun(folder, "damaged", str(error)))
+            continue
+        if sig in seen:
+            found.append(FoundRun(folder, "duplicate", f"the same run as {seen[sig]}"))
+            continue
+        seen[sig] = folder.path
+        found.append(FoundRun(folder, "finished", result=result))
+    return found
+
+
+# ============ running ============
 
 def check_task(cfg, data_root):
-    """The checks of ``cfg`` that need its data or model (a budget above the train set's size, more folds than
-    confident learning can fill), before anything is written."""
-    if cfg.task != "train":
-        task_module(cfg.task).check(cfg, data_root)
-    elif cfg.label_cleaning.action != "none":
-        from autodo.cleaning import check
-
-        check(cfg, data_root)
+    """The checks of ``cfg`` that need its data or model, before anything is written."""
+    face(cfg.task).check(cfg, data_root)
 
 
 def run_task(cfg, folder, data_root):
     """Run ``cfg`` (checked) in its run folder; return its result."""
-    if cfg.task != "train":
-        return getattr(task_module(cfg.task), f"run_{cfg.task}")(cfg, folder, data_root)
-    from autodo.experiment import run_experiment
-
-    return run_experiment(cfg, folder, data_root)
+    return face(cfg.task).run(cfg, folder, data_root)
 
 
 def summary_line(config, result):
     """What ``launch.py`` prints of a finished run's result."""
-    if task_of(config) != "train":
-        return task_module(task_of(config)).summary_line(result)
-    return (f"test accuracy: final {result['test_acc_final']:.2f}%, best {result['test_acc_best']:.2f}%, "
-            f"at best validation {result['test_acc_at_best_valid']:.2f}%  "
-            f"(majority {result['majority_acc']:.2f}%, minority {result['minority_acc']:.2f}%)")
+    return face(task_of(config)).summary_line(result)

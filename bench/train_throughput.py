@@ -26,7 +26,7 @@ from autodo.augment.choice import build_augmentation  # noqa: E402
 from autodo.data.datasets import LabelledSubset, make_loader  # noqa: E402
 from autodo.data.pipeline import build_run_data  # noqa: E402
 from autodo.engine import train_one_epoch  # noqa: E402
-from autodo.build import build_optimizer  # noqa: E402
+from autodo.recipes import build_optimizer  # noqa: E402
 from autodo.losses import LossModel  # noqa: E402
 from autodo.models import build_classifier  # noqa: E402
 

@@ -8,6 +8,7 @@ import torch
 from omegaconf import OmegaConf
 
 from autodo.run_folder import RunFolder
+from autodo.tasks import read_run
 from conftest import launch, run_config, run_dirs
 from fakes import write_image_folder
 
@@ -78,7 +79,7 @@ def test_a_requeued_run_trains_no_fold_again_and_a_seed_mate_none(cleaned_runs, 
 
     import autodo.cleaning as cleaning
     import autodo.model_cache as model_cache
-    from autodo.run_folder import open_run
+    from autodo.tasks import open_run
 
     cwd, folders = cleaned_runs
     cfg = _config(folders["remove"])
@@ -98,7 +99,7 @@ def test_a_requeued_run_trains_no_fold_again_and_a_seed_mate_none(cleaned_runs, 
         (path,) = (data_root / "digits" / "run0").glob("cleaning-folds-*.pt")
         return path
 
-    config = RunFolder(folders["remove"]).read_result()["config"]
+    config = read_run(RunFolder(folders["remove"]))["config"]
     whole, requeued = open_run(config, tmp_path / "whole"), open_run(config, tmp_path / "requeued")
     whole_data, data = tmp_path / "whole_data", tmp_path / "data"  # each its own cache
     monkeypatch.setattr(cleaning, "_fold_probabilities", fold_probabilities)
@@ -171,7 +172,7 @@ def test_the_folds_are_the_same_whatever_num_workers_on_a_resizing_data_set(tmp_
 
 def test_the_validation_set_never_joins_the_cross_validation(cleaned_runs, tmp_path, monkeypatch):
     import autodo.cleaning as cleaning
-    from autodo.run_folder import open_run
+    from autodo.tasks import open_run
 
     cwd, folders = cleaned_runs
     cfg = _config(folders["remove"])
@@ -195,7 +196,7 @@ def test_more_folds_than_the_largest_class_is_one_line(tmp_path):
 
 
 def test_label_cleaning_is_in_a_run_s_identity_only_when_it_cleans():
-    from autodo.run_folder import signature
+    from autodo.tasks import signature
 
     baseline = signature(run_config())
     assert signature(run_config(label_cleaning={"action": "none", "folds": 7})) == baseline  # folders kept
@@ -241,7 +242,7 @@ def _train_labels(run_dir, action=None):
 
 
 def _config(run_dir):
-    return OmegaConf.create(RunFolder(run_dir).read_result()["config"])
+    return OmegaConf.create(read_run(RunFolder(run_dir))["config"])
 
 
 def test_a_damaged_cleaning_file_is_one_line(tmp_path):

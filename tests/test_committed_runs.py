@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from autodo.run_folder import RUN_JSON, RunFolder, run_name, signature
+from autodo.run_folder import RUN_JSON, RunFolder
+
+from autodo.tasks import read_run, run_name, signature
 
 RUNS = Path(__file__).resolve().parent.parent / "bench" / "runs"
 FOLDERS = sorted(path.parent for path in RUNS.rglob(RUN_JSON) if (path.parent / "result.json").exists())
@@ -22,4 +24,4 @@ def test_a_committed_run_keeps_its_signature_and_name(folder):
     config = json.loads((folder / "result.json").read_text())["config"]
     assert signature(config) == RunFolder(folder).stored_signature()
     assert run_name(config) == folder.name
-    RunFolder(folder).read_result()  # and it reads back as a finished run
+    read_run(RunFolder(folder))  # and it reads back as a finished run

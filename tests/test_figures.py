@@ -86,7 +86,7 @@ def test_lambda_diagnostics_draw_the_seeds_mean_of_what_each_run_logs(tmp_path):
 
     from autodo.figures import lambda_diagnostics
     from autodo.results import load_runs
-    from autodo.run_folder import open_run
+    from autodo.tasks import open_run
 
     logged = {}
     for seed in (0, 1):

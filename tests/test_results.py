@@ -12,7 +12,7 @@ from conftest import REPO, run_config
 
 from autodo.methods import method_name
 from autodo.results import label_runs, load_runs, summary_table
-from autodo.run_folder import open_run
+from autodo.tasks import open_run
 
 sys.path.insert(0, str(REPO))
 import aggregate  # noqa: E402
@@ -161,7 +161,7 @@ def test_policy_runs_drawn_before_per_batch_seeds_are_not_counted(tmp_path):
     skipped, saying why; the run of this version is counted."""
     import hashlib
 
-    from autodo.run_folder import identity
+    from autodo.tasks import identity
 
     policy = {"aug_model": {"name": "RAND"}}
     make_run(tmp_path / "sweep", 1, 80.0, **policy)

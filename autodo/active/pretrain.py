@@ -44,7 +44,7 @@ def rotated(images, generator):
 
 
 def _train(cfg, model, data, device, generator):
-    from autodo.build import build_optimizer
+    from autodo.recipes import build_optimizer
 
     loader = data.train_loader  # the pool's images; its labels are not read
     optimizer, scheduler = build_optimizer(cfg, model, steps_per_epoch=len(loader))

@@ -24,7 +24,7 @@ VALUES = {"accuracy": ("test_acc", "test accuracy (%)"),
 
 def row(found):
     """The row of a finished active-learning run (autodo.run_folder.FoundRun), its curve read from metrics.jsonl."""
-    from autodo.run_folder import identity
+    from autodo.tasks import identity
 
     result, config = found.result, found.result["config"]
     everything = identity(config)

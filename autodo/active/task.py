@@ -26,6 +26,8 @@ from autodo.errors import UserError
 
 log = logging.getLogger("autodo")
 READS = ("task", "dataset", "model", "optim", "ir", "nr", "sr", "seed", "amp", "active_learning")
+HEADLINE = "test_acc"  # the number every finished run has
+REPORT = "autodo.active.report"  # its rows, table and figure for aggregate.py
 INITIAL, TRAINING, ACQUIRING, ROTATING = 100, 101, 102, 103  # the task's random streams (autodo.augment.copies)
 
 
@@ -74,7 +76,7 @@ def check(cfg, data_root):
 
 # ============ the run ============
 
-def run_active_learning(cfg, folder, data_root):
+def run(cfg, folder, data_root):
     """Run the active-learning task ``cfg`` in its run folder ``folder``; return the contents of its
     ``result.json``."""
     from autodo.models import build_classifier
@@ -131,7 +133,7 @@ def last_iteration(result):
 def _pool_data(cfg, data_root):
     """The run's data without augmentation (the pool's images as the validation set's) and its device."""
     from autodo.augment.choice import Augmentation
-    from autodo.build import pick_device
+    from autodo.recipes import pick_device
     from autodo.data.pipeline import build_run_data
 
     device = pick_device(cfg.device)
@@ -179,7 +181,8 @@ def _save(folder, model, labeled, history, iteration):
 def _train_and_test(cfg, model, data, labeled, iteration, device):
     """Train ``model`` on the ``labeled`` pool points and test it; return its metrics row."""
     from autodo.data.datasets import LabelledSubset, make_loader
-    from autodo.engine import evaluate, train_plain
+    from autodo.engine import evaluate
+    from autodo.recipes import amp_on, train_plain
     from autodo.metrics import class_halves
 
     started = time.perf_counter()
@@ -191,7 +194,7 @@ def _train_and_test(cfg, model, data, labeled, iteration, device):
     epochs = max(cfg.dataset.epochs, math.ceil(cfg.active_learning.min_steps / len(loader)))
     train_plain(OmegaConf.merge(cfg, {"dataset": {"epochs": epochs}}), model, loader, data.eval_transform, device,
                 f"iteration {iteration}")
-    amp = cfg.amp and device.type == "cuda"
+    amp = amp_on(cfg, device)
     test = evaluate(model, data.test_loader, data.eval_transform, device, num_classes, amp)
     valid = evaluate(model, data.valid_loader, data.eval_transform, device, num_classes, amp)
     majority, minority = class_halves(test["per_class_acc"], num_classes)

@@ -40,11 +40,12 @@ def frozen_encoder(cfg, config, data, device):
 
 def _train(cfg, model, data, device):
     """Train ``model`` as the Baseline is trained, with no augmentation; return the time it took."""
-    from autodo.engine import evaluate, train_plain
+    from autodo.engine import evaluate
+    from autodo.recipes import amp_on, train_plain
 
     started = time.perf_counter()
     train_plain(cfg, model, data.train_loader, data.eval_transform, device, "feature network")
-    amp = cfg.amp and device.type == "cuda"
+    amp = amp_on(cfg, device)
     valid = evaluate(model, data.valid_loader, data.eval_transform, device, cfg.dataset.num_classes, amp)
     log.info("feature network trained (%d epochs, no augmentation): valid acc %.2f", cfg.dataset.epochs, valid["acc"])
     return time.perf_counter() - started

@@ -23,7 +23,7 @@ VALUES = {"accuracy": ("test_acc", "test accuracy (%)"),
 
 def row(found):
     """The row of a finished subsample run (autodo.run_folder.FoundRun)."""
-    from autodo.run_folder import identity
+    from autodo.tasks import identity
 
     result, config = found.result, found.result["config"]
     everything = identity(config)

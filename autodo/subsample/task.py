@@ -22,6 +22,8 @@ from autodo.subsample.selection import SCORED, HeadData, select_and_fit
 
 log = logging.getLogger("autodo")
 READS = ("task", "dataset", "model", "optim", "ir", "nr", "sr", "seed", "amp", "subsample")
+HEADLINE = "test_acc"  # the number every finished run has
+REPORT = "autodo.subsample.report"  # its rows, table and figure for aggregate.py
 MAX_HEAD_PARAMETERS = 20_000  # influence: the exact Hessian of the head is this squared, in float64 (3.2 GB)
 
 
@@ -35,8 +37,6 @@ def identity(config):
             settings.update(l2=0, copies=0)
     if settings["policy"] in ("none", "all"):
         settings.update(budget={"none": 0, "all": 1}[settings["policy"]], stratify=False)
-    if not settings.get("stratify", False):  # as every run computed before the option existed: they keep their folders
-        settings.pop("stratify", None)
     if settings["policy"] == "none":
         settings.update(copies=0)
     return config
@@ -133,12 +133,12 @@ def _class_sets(data, classes, num_classes):
 
 # ============ the run ============
 
-def run_subsample(cfg, folder, data_root):
+def run(cfg, folder, data_root):
     """Run the subsample task ``cfg`` in its run folder ``folder``; return the contents of its ``result.json``."""
     from omegaconf import OmegaConf
 
     from autodo.augment.choice import Augmentation
-    from autodo.build import pick_device
+    from autodo.recipes import pick_device
     from autodo.data.pipeline import build_run_data
     from autodo.subsample.features import features, frozen_encoder
     from autodo.subsample.network import train_network

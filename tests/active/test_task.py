@@ -8,7 +8,7 @@ import sys
 import pytest
 from conftest import REPO, al_config, assert_refused, run_dirs
 
-from autodo.run_folder import signature
+from autodo.tasks import signature
 
 DIGITS = ["task=active_learning", "dataset=digits", "dataset.epochs=4", "ir=10", "nr=0.1",
           "active_learning.initial=40", "active_learning.budget=30", "active_learning.iterations=2", "device=cpu"]

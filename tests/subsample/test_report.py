@@ -6,7 +6,7 @@ import sys
 from conftest import REPO, run_config, subsample_config
 
 from autodo.results import load_runs
-from autodo.run_folder import open_run
+from autodo.tasks import open_run
 from autodo.subsample.report import table
 
 sys.path.insert(0, str(REPO))

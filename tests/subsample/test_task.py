@@ -9,7 +9,7 @@ import sys
 import pytest
 from conftest import REPO, assert_refused, run_config, run_dirs, subsample_config
 
-from autodo.run_folder import run_name, signature
+from autodo.tasks import run_name, signature
 
 DIGITS = ["task=subsample", "dataset=digits", "dataset.epochs=3", "subsample.classes=[1,7]"]
 

@@ -1,0 +1,80 @@
+"""The training task's face (autodo.tasks): what of a config a training run computes, its folder's slug, its checks,
+its run, its summary line and the number every finished run has."""
+
+from autodo.identity import canonical, digest
+from autodo.losses import PAPER_SMOOTHING
+from autodo.methods import learns_from_clean, lr_factors, method_of, method_slug
+
+HEADLINE = "test_acc_final"
+REPORT = "autodo.results"  # the training table: autodo.results.summary_table
+
+
+def identity(config):
+    """What the training run of the canonical plain ``config`` computes: the named improvements only where they change
+    the run (a run at the paper's values is identified as before they existed), of ``clean_split`` what the run reads,
+    and the augmentation as it draws (autodo.augment.choice.augmentation_identity)."""
+    from autodo.augment.choice import augmentation_identity
+
+    los, hyper = config.get("los_model", {}), config.get("hyper_opt", {})
+    if not los.get("soft_labels") or los.get("smoothing") == PAPER_SMOOTHING:
+        los.pop("smoothing", None)
+    if "lr_factor" in hyper:
+        factors = lr_factors(config)
+        if factors:
+            hyper["lr_factor"] = factors
+        else:
+            del hyper["lr_factor"]
+    _clean_split_identity(config)
+    return augmentation_identity(config)
+
+
+def _clean_split_identity(config):
+    """Of ``clean_split`` (when on: autodo.identity leaves it out at selection 0), what the run reads: the selection
+    part alone for a run that learns from no clean image, and the tuning part's size as a count."""
+    split = config.get("clean_split")
+    if not split or not split.get("selection"):
+        return
+    if not learns_from_clean(config):
+        split.pop("tuning", None)
+    elif split.get("tuning") is None:
+        split["tuning"] = config["dataset"]["valid_size"] - split["selection"]
+
+
+def slug(config):
+    """The method (the conf/method preset's name), and the clean images held out and learned from, where split."""
+    split = identity(canonical(config)).get("clean_split") or {}
+    split = split if split.get("selection") else {}
+    return method_slug(*method_of(config)) + "".join(
+        f"-{short}{split[key]}" for key, short in (("selection", "sel"), ("tuning", "tune")) if key in split)
+
+
+def former_run(stored, config, run_identity):
+    """Why the folder with the stored signature ``stored`` (None: older than run.json) does not hold this version's
+    run of ``config``, where a former version computed it otherwise; else None."""
+    former = run_identity(config)
+    if former.pop("item_transform_draws", None) is None:
+        return None
+    if stored is None or stored == digest(former):
+        return ("its per-image augmentation drew from the loading process's random stream, as versions before "
+                "per-batch seeds did: not counted; a relaunch runs it again")
+    return None
+
+
+def check(cfg, data_root):
+    """The checks that need the data: more folds than confident learning can fill."""
+    if cfg.label_cleaning.action != "none":
+        from autodo.cleaning import check as check_folds
+
+        check_folds(cfg, data_root)
+
+
+def run(cfg, folder, data_root):
+    from autodo.experiment import run_experiment
+
+    return run_experiment(cfg, folder, data_root)
+
+
+def summary_line(result):
+    return (f"test accuracy: final {result['test_acc_final']:.2f}%, best {result['test_acc_best']:.2f}%, "
+            f"at best validation {result['test_acc_at_best_valid']:.2f}%  "
+            f"(majority {result['majority_acc']:.2f}%, minority {result['minority_acc']:.2f}%)")
