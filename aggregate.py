@@ -26,7 +26,8 @@ import sys
 import pandas as pd
 
 from autodo.errors import UserError
-from autodo.results import SELECTIONS, label_runs, load_runs, other_tasks, summary_table
+from autodo.results import load_runs, other_tasks
+from autodo.train.report import SELECTIONS, label_runs, summary_table
 from autodo.run_folder import DamagedRun, RunFolder
 from autodo.tasks import TASKS, read_run, task_of
 
@@ -232,14 +233,14 @@ def inspect_error(run_dir, iteration=None):
 
 def inspect_runs(args, folder):
     """The confusion matrix and t-SNE of each run of --inspect, into ``folder``; their paths."""
-    from autodo import figures
+    from autodo.inspection import inspect_run
 
     return [path for run_dir in args.inspect
-            for path in figures.inspect_run(run_dir, args.data_root, folder, iteration=args.iteration)]
+            for path in inspect_run(run_dir, args.data_root, folder, iteration=args.iteration)]
 
 
 def draw_figures(runs, args):
-    from autodo import figures
+    from autodo.train import figures
 
     folder = os.path.join(args.folders[0], "figures")
     written = []

@@ -1,146 +1,59 @@
 """Checks of the configuration, with one-line errors that name the bad value and what is allowed.
 
 ``check_overrides`` reads the command line before Hydra does anything (so a bad value leaves nothing on disk);
-``validate_config`` checks the composed configuration, whatever it came from (command line, preset, file).
+``validate_config`` checks the composed configuration, whatever it came from (command line, preset, file). The
+shared settings' rules are here; each task package brings its own (``RULES`` and ``validate``, through the task
+registry), and none of it imports torch.
 """
 
-import numbers
+from functools import cache
 from pathlib import Path
-from omegaconf import ListConfig, OmegaConf, open_dict
 
-from autodo.active.acquisition import ACQUISITIONS
-from autodo.augment.choice import LEARNED
-from autodo.augment.copies import AUGMENTATIONS
-from autodo.augment.dada import SUB_POLICIES, read_table, table_signature
-from autodo.cleaning import ACTIONS as CLEANING_ACTIONS
+from omegaconf import OmegaConf, open_dict
+
 from autodo.errors import UserError, joined
-from autodo.losses import PRIOR_CORRECTIONS
-from autodo.tasks import TASKS
+from autodo.rules import OPEN_UNIT, POSITIVE, POSITIVE_INT, SHARE, check_value, is_int, is_number, one_of
+from autodo.tasks import TASKS, package
+from autodo.vocabulary import FAST_AUTOAUGMENT_TABLES
 
 OTHER_TASKS = tuple(task for task in TASKS if task != "train")  # each has its settings under its name
-# dataset.fast_autoaugment: the published tables in autodo/augment/fast_autoaugment.json (aug_model=AUTO)
-FAST_AUTOAUGMENT_TABLES = ("fa_reduced_cifar10", "fa_reduced_svhn", "fa_resnet50_rimagenet")
 CONFIG_GROUPS = ("task", "dataset", "model", "aug_model", "los_model", "hyper_opt", "method", "experiment")
-# the training settings that mean nothing to the other tasks (each of which has its settings under its name)
-TRAINING_ONLY = {"aug_model.name": "NONE", "los_model.name": "NONE", "los_model.weights": False,
-                 "los_model.soft_labels": False, "los_model.prior_correction": "none", "hyper_opt.name": "NONE",
-                 "overfit": False, "oversplit": False, "train_on_valid": False, "head_refit": False,
-                 "label_cleaning.action": "none", "clean_split.selection": 0, "clean_split.tuning": None}
+_PATH = (lambda v: isinstance(v, str) and v != "", "a folder path (quote it if it reads as a number)")
 
-
-def _is_number(value):
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
-def _is_int(value):
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-_OPEN_UNIT = (lambda v: _is_number(v) and 0 < v < 1, "a number in (0, 1)")
-_SHARE = (lambda v: _is_number(v) and 0 <= v <= 1, "a number in [0, 1] (a share of dataset.epochs)")
-_POSITIVE = (lambda v: _is_number(v) and v > 0, "a number > 0")
-
-# key -> (test, what is allowed)
-SCALAR_RULES = {
-    "ir": (lambda v: _is_number(v) and v >= 1, "a number >= 1 (class-imbalance ratio)"),
-    "nr": (lambda v: _is_number(v) and 0 <= v < 1, "a number in [0, 1) (label-noise ratio)"),
-    "sr": (lambda v: _is_number(v) and 0 < v <= 1, "a number in (0, 1] (subsampling ratio)"),
-    "seed": (lambda v: _is_int(v) and v >= 0, "an integer >= 0 (run index)"),
-    "device": (lambda v: v in ("auto", "cpu", "cuda"), "one of auto, cpu, cuda"),
-    "out_dir": (lambda v: isinstance(v, str) and v != "", "a folder path (quote it if it reads as a number)"),
-    "data_root": (lambda v: isinstance(v, str) and v != "", "a folder path (quote it if it reads as a number)"),
+# the settings every task reads: key -> (test, what is allowed)
+SHARED_RULES = {
+    "task": one_of(*TASKS),
+    "ir": (lambda v: is_number(v) and v >= 1, "a number >= 1 (class-imbalance ratio)"),
+    "nr": (lambda v: is_number(v) and 0 <= v < 1, "a number in [0, 1) (label-noise ratio)"),
+    "sr": (lambda v: is_number(v) and 0 < v <= 1, "a number in (0, 1] (subsampling ratio)"),
+    "seed": (lambda v: is_int(v) and v >= 0, "an integer >= 0 (run index)"),
+    "device": one_of("auto", "cpu", "cuda"),
+    "out_dir": _PATH,
+    "data_root": _PATH,
     "amp": (lambda v: isinstance(v, bool), "true or false"),
-    "overfit": (lambda v: isinstance(v, bool), "true or false"),
-    "oversplit": (lambda v: isinstance(v, bool), "true or false"),
-    "train_on_valid": (lambda v: isinstance(v, bool), "true or false"),
-    "head_refit": (lambda v: isinstance(v, bool), "true or false"),
-    "label_cleaning.action": (lambda v: v in CLEANING_ACTIONS, f"one of {', '.join(CLEANING_ACTIONS)}"),
-    "label_cleaning.folds": (lambda v: _is_int(v) and v >= 2, "an integer >= 2 (cross-validation folds)"),
-    "clean_split.selection": (lambda v: _is_int(v) and v >= 0, "an integer >= 0 (held-out validation images; 0: "
-                                                               "no split)"),
-    "clean_split.tuning": (lambda v: v is None or (_is_int(v) and v >= 1),
-                           "null (every validation image not held out) or an integer >= 1"),
-    "num_workers": (lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
-    "eval_batch_size": (lambda v: _is_int(v) and v > 0, "an integer > 0"),
-    "dataset.epochs": (lambda v: _is_int(v) and v > 0, "an integer > 0"),
-    "dataset.warmup_epochs": (lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
-    "dataset.batch_size": (lambda v: _is_int(v) and v > 0, "an integer > 0"),
-    "dataset.lr": _POSITIVE,
-    "dataset.hyper_lr": _POSITIVE,
-    "dataset.hyper_batch_size": (lambda v: _is_int(v) and v > 0, "an integer > 0"),
-    "los_model.prior_correction": (lambda v: v in PRIOR_CORRECTIONS, f"one of {', '.join(PRIOR_CORRECTIONS)}"),
-    "los_model.smoothing": _OPEN_UNIT,
-    "dataset.hyper_warmup": _SHARE,
-    "dataset.hyper_start": (lambda v: _is_number(v) and 0 <= v < 1, "a number in [0, 1) (a share of dataset.epochs)"),
-    "hyper_opt.pass_fraction": (lambda v: _is_number(v) and 0 < v <= 1, "a number in (0, 1]"),
-    "hyper_opt.lr_factor.augment": _POSITIVE,
-    "hyper_opt.lr_factor.weights": _POSITIVE,
-    "hyper_opt.lr_factor.soft_labels": _POSITIVE,
-    "dataset.fast_autoaugment": (lambda v: v in FAST_AUTOAUGMENT_TABLES,
-                                 f"one of {', '.join(FAST_AUTOAUGMENT_TABLES)}"),
-    "dataset.randsub.num_ops": (lambda v: _is_int(v) and v >= 0, "an integer >= 0 (0: no colour ops)"),
+    "num_workers": (lambda v: is_int(v) and v >= 0, "an integer >= 0"),
+    "eval_batch_size": POSITIVE_INT,
+    "dataset.epochs": POSITIVE_INT,
+    "dataset.warmup_epochs": (lambda v: is_int(v) and v >= 0, "an integer >= 0"),
+    "dataset.batch_size": POSITIVE_INT,
+    "dataset.lr": POSITIVE,
+    "dataset.hyper_lr": POSITIVE,
+    "dataset.hyper_batch_size": POSITIVE_INT,
+    "dataset.hyper_warmup": SHARE,
+    "dataset.hyper_start": (lambda v: is_number(v) and 0 <= v < 1, "a number in [0, 1) (a share of dataset.epochs)"),
+    "dataset.fast_autoaugment": one_of(*FAST_AUTOAUGMENT_TABLES),
+    "dataset.randsub.num_ops": (lambda v: is_int(v) and v >= 0, "an integer >= 0 (0: no colour ops)"),
     # the learned augmentation's start values are logits' sigmoids: 0 and 1 are out of reach
-    "dataset.learned_augment.init_probability": _OPEN_UNIT,
-    "dataset.learned_augment.init_magnitude": _OPEN_UNIT,
-    "aug_model.init_probability": _OPEN_UNIT,
-    "aug_model.init_magnitude": _OPEN_UNIT,
-    "aug_model.policy": (lambda v: isinstance(v, str) and v != "", "search, or the path of a JSON table file"),
-    "aug_model.search_size": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
-    "aug_model.search_epochs": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
-    "aug_model.keep": (lambda v: _is_int(v) and 1 <= v <= len(SUB_POLICIES),
-                       f"an integer in 1 .. {len(SUB_POLICIES)} (the sub-policies searched)"),
-    "dataset.neumann_alpha": _POSITIVE,
-    "hyper_opt.neumann_alpha": _POSITIVE,
+    "dataset.learned_augment.init_probability": OPEN_UNIT,
+    "dataset.learned_augment.init_magnitude": OPEN_UNIT,
+    "dataset.neumann_alpha": POSITIVE,
 }
 
 
-def _is_budget(value):
-    """A share in [0, 1) or a count (an integer >= 0); 1.0 is neither (policy=all augments every point)."""
-    return (isinstance(value, float) and 0 <= value < 1) or (_is_int(value) and value >= 0)
-
-
-def _is_class_list(value):
-    return value is None or (isinstance(value, (list, tuple, ListConfig)) and len(value) >= 2
-                             and all(map(_is_int, value)) and list(value) == sorted(set(value)))
-
-
-def _one_of(*options):
-    return (lambda v: v in options, f"one of {', '.join(options)}")
-
-
-SCALAR_RULES.update({
-    "task": _one_of(*TASKS),
-    "subsample.classes": (_is_class_list, "null (every class) or a list of two or more class numbers in increasing "
-                                          "order"),
-    "subsample.augmentation": _one_of(*AUGMENTATIONS),
-    "subsample.policy": _one_of("none", "all", "random", "loss", "influence"),
-    "subsample.budget": (_is_budget, "a share of the train points in [0, 1) or a count (an integer >= 0)"),
-    "subsample.selection": _one_of("top", "proportional"),
-    "subsample.stratify": (lambda v: isinstance(v, bool), "true or false"),
-    "subsample.rounds": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
-    "subsample.copies": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
-    "subsample.evaluate": _one_of("augmented", "clean"),
-    "subsample.head": _one_of("logistic", "network"),
-    "subsample.l2": _POSITIVE,
-    "active_learning.acquisition": _one_of(*ACQUISITIONS),
-    "active_learning.initial": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
-    "active_learning.budget": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
-    "active_learning.iterations": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
-    "active_learning.min_steps": (lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
-    "active_learning.retrain": _one_of("scratch", "warm"),
-    "active_learning.init": _one_of("random", "rotation"),
-    "active_learning.pseudo_label": _one_of("prediction", "rotation"),
-    "active_learning.passes": (lambda v: _is_int(v) and v >= 2, "an integer >= 2"),
-    "active_learning.projection": (lambda v: v is None or (_is_int(v) and v >= 1), "null or an integer >= 1"),
-})
-
-
-def check_value(key, value):
-    """Raise a one-line ``UserError`` if ``value`` is not allowed for ``key``."""
-    if key in SCALAR_RULES:
-        test, allowed = SCALAR_RULES[key]
-        if not test(value):
-            raise UserError(f"{key}={value!r} is not allowed: {key} must be {allowed}")
+@cache
+def all_rules():
+    """Every setting's rule: the shared ones and each task's."""
+    return {**SHARED_RULES, **{key: rule for task in TASKS for key, rule in package(task).RULES.items()}}
 
 
 def group_options(conf_dir, group):
@@ -151,24 +64,13 @@ def validate_config(cfg, on_this_machine=True):
     """Check the composed ``cfg``: every value, and the rules between settings; what depends on the machine
     (a CUDA device) only ``on_this_machine`` (a sweep planned here but run on a cluster's nodes skips it)."""
     absent = object()
-    for key in SCALAR_RULES:
+    for key in all_rules():
         value = OmegaConf.select(cfg, key, default=absent)
         if value is not absent:  # a key of some options of a group only (hyper_opt.pass_fraction)
-            check_value(key, value)
+            check_value(all_rules(), key, value)
     if cfg.task != "train":
-        _check_other_task(cfg)
-    if cfg.aug_model.name == "DADA":
-        _check_dada(cfg)
-    if cfg.hyper_opt.name != "NONE":
-        learned = cfg.aug_model.name in LEARNED or cfg.los_model.weights or cfg.los_model.soft_labels
-        if not learned:
-            raise UserError(f"hyper_opt={cfg.hyper_opt.name} has nothing to learn with aug_model="
-                            f"{cfg.aug_model.name} los_model={cfg.los_model.name}: use aug_model=SHA or SEP, "
-                            "or los_model=WGHT, SOFT or BOTH")
-    _check_clean_split(cfg)
-    if cfg.train_on_valid and cfg.oversplit:
-        raise UserError("train_on_valid=true is not allowed with oversplit=true: oversplit leaves no validation "
-                        "split to train on")
+        _check_training_settings_left_alone(cfg)
+    package(cfg.task).validate(cfg)
     if cfg.device == "cuda" and on_this_machine:
         import torch
 
@@ -176,59 +78,22 @@ def validate_config(cfg, on_this_machine=True):
             raise UserError("device='cuda' is not allowed here: no CUDA device is available (use auto or cpu)")
 
 
-def _check_clean_split(cfg):
-    selection, tuning, valid_size = cfg.clean_split.selection, cfg.clean_split.tuning, cfg.dataset.valid_size
-    if not selection:
-        if tuning is not None:
-            raise UserError(f"clean_split.tuning={tuning} is not allowed with clean_split.selection=0: without a "
-                            "held-out selection part every validation image is learned from (set a selection size)")
-        return
-    if cfg.oversplit:
-        raise UserError(f"clean_split.selection={selection} is not allowed with oversplit=true: oversplit leaves no "
-                        "validation split to hold a selection part out of")
-    if selection + (tuning or 1) > valid_size:
-        raise UserError(f"clean_split.selection={selection} and clean_split.tuning={tuning} are not allowed with "
-                        f"dataset.valid_size={valid_size}: selection + tuning (at least 1) must be <= valid_size")
-    classes = cfg.dataset.num_classes
-    if selection < classes:
-        raise UserError(f"clean_split.selection={selection} is not allowed with dataset={cfg.dataset.name}: the "
-                        f"held-out part must hold every class, at least {classes} images")
-
-
-def _check_dada(cfg):
-    if cfg.aug_model.policy != "search":
-        read_table(cfg.aug_model.policy)
-    elif cfg.dataset.get("resize"):
-        raise UserError(f"aug_model.policy=search is not allowed with dataset={cfg.dataset.name}: the search holds "
-                        "its images in memory (data sets of one image size); bring a table (aug_model.policy=<file>)")
-
-
 def with_table_signature(cfg):
     """``cfg`` (validated) with ``aug_model.table_sha256`` when it applies a DADA table brought in a file: the
     table's signature, so that the run is identified by the table it applies, not by where the file lies."""
     if cfg.aug_model.name == "DADA" and cfg.aug_model.policy != "search":
+        from autodo.augment.table_file import table_signature
+
         with open_dict(cfg):
             cfg.aug_model.table_sha256 = table_signature(cfg.aug_model.policy)
     return cfg
 
 
-def _check_other_task(cfg):
-    for key, default in TRAINING_ONLY.items():
+def _check_training_settings_left_alone(cfg):
+    for key, default in package("train").TRAINING_ONLY.items():
         if OmegaConf.select(cfg, key) != default:
             raise UserError(f"{key}={OmegaConf.select(cfg, key)!r} is not allowed with task={cfg.task}: it is a "
                             f"setting of task=train (leave it {default})")
-    if cfg.task == "subsample":
-        _check_subsample(cfg)
-
-
-def _check_subsample(cfg):
-    classes = cfg.subsample.classes
-    if classes is not None and not all(0 <= c < cfg.dataset.num_classes for c in classes):
-        raise UserError(f"subsample.classes={list(classes)} is not allowed: {cfg.dataset.name}'s classes are 0 .. "
-                        f"{cfg.dataset.num_classes - 1}")
-    if classes is not None and cfg.subsample.head == "network":
-        raise UserError(f"subsample.classes={list(classes)} is not allowed with subsample.head=network: the network "
-                        "is trained on every class (leave it null)")
 
 
 def check_overrides(args, conf_dir):
@@ -274,7 +139,7 @@ def check_overrides(args, conf_dir):
             raise UserError(f"unknown option {key!r}: allowed are {', '.join(sorted(known - {'hydra', 'defaults'}))}")
         else:
             for value in values:
-                check_value(key, value)
+                check_value(all_rules(), key, value)
     _check_composition(parsed, conf_dir)
 
 

@@ -11,9 +11,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-PAPER_SMOOTHING = 0.05  # the soft labels' start in the paper's method (los_model.smoothing)
+from autodo.vocabulary import PAPER_SMOOTHING, PRIOR_CORRECTIONS
+
 _SOFTPLUS_AT_ZERO = math.log(2.0)
-PRIOR_CORRECTIONS = ("none", "logit_adjust", "balance")  # los_model.prior_correction
 
 
 class LossModel(nn.Module):

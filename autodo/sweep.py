@@ -96,7 +96,7 @@ def failure_line(overrides, error):
 def report(sweep_dir, failures):
     """Print the failed jobs and the table of the finished runs of each task under ``sweep_dir``; exit 1 if a job
     failed."""
-    from autodo.results import load_runs, other_tasks, summary_table
+    from autodo.results import load_runs, other_tasks
     from autodo.tasks import report_module
 
     sweep_dir = Path(sweep_dir).absolute()
@@ -107,7 +107,7 @@ def report(sweep_dir, failures):
         print(f"\n{len(runs)} finished runs under {sweep_dir} ({not_counted} not counted); test error (%), final "
               "epoch, mean ± std over seeds (seeds):")
     if len(runs):
-        print(summary_table(runs).to_string())
+        print(report_module("train").table(runs).to_string())
     for task in tasks:
         runs, _ = load_runs([sweep_dir], task)
         print(f"\n{len(runs)} finished task={task} runs; test accuracy (%), mean ± std over seeds (seeds):")

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Where one hyper pass of full AutoDO (SEP + BOTH + HES) spends its time, against a training epoch of the same run.
 
-Builds the run as training does (autodo.build; Fashion-MNIST at 100-0.1 when Debian's copy is installed, else
+Builds the run as training does (autodo.trainer; Fashion-MNIST at 100-0.1 when Debian's copy is installed, else
 digits), trains one epoch, then times (medians of three rounds in turn) a training epoch, a hyper pass and the
 pass's floor: what any hypergradient of a learned augmentation needs, the encoder's forward pass over the same
 batches and its backward pass to the input images, with no weight gradients and nothing else. It then profiles a second hyper pass with
@@ -26,7 +26,7 @@ from torch.profiler import ProfilerActivity, profile, record_function
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from autodo.build import build_run  # noqa: E402
+from autodo.trainer import build_run  # noqa: E402
 from autodo.engine import train_one_epoch  # noqa: E402
 from autodo.hyper import optimizer as hyper_module  # noqa: E402
 

@@ -38,10 +38,11 @@ REPO = Path(__file__).resolve().parent.parent
 RUNS = REPO / "bench" / "runs"
 sys.path.insert(0, str(REPO))
 
-from autodo import figures  # noqa: E402
 from autodo.io import atomic_write_bytes  # noqa: E402
-from autodo.results import (beats, cell_name, label_runs, load_runs, mean_std_text, paired_difference,  # noqa: E402
-                            summary_table)
+from autodo.results import load_runs  # noqa: E402
+from autodo.tables import beats, cell_name, mean_std_text, paired_difference  # noqa: E402
+from autodo.train import figures  # noqa: E402
+from autodo.train.report import label_runs, summary_table  # noqa: E402
 from autodo.run_folder import DamagedRun, RunFolder  # noqa: E402
 
 # each preset's cells, with the overrides of the cell's own sweep. The clean cell keeps half of the train split

@@ -1,4 +1,4 @@
-"""Confident learning (autodo.cleaning): end to end on digits, the cleaned split, resume of the folds, identity."""
+"""Confident learning (autodo.train.cleaning): end to end on digits, the cleaned split, resume of the folds, identity."""
 
 import json
 
@@ -59,8 +59,9 @@ def test_relabel_keeps_every_sample_and_sets_the_predicted_class(cleaned_runs):
 
 
 def test_the_rows_are_named_and_the_run_folder_rebuilds_the_cleaned_model(cleaned_runs):
-    from autodo.figures import final_test_features
-    from autodo.results import label_runs, load_runs
+    from autodo.inspection import final_test_features
+    from autodo.results import load_runs
+    from autodo.train.report import label_runs
 
     cwd, folders = cleaned_runs
     runs, _ = load_runs([cwd / "outputs"])
@@ -77,7 +78,7 @@ def test_a_requeued_run_trains_no_fold_again_and_a_seed_mate_none(cleaned_runs, 
     import contextlib
     import time
 
-    import autodo.cleaning as cleaning
+    import autodo.train.cleaning as cleaning
     import autodo.model_cache as model_cache
     from autodo.tasks import open_run
 
@@ -144,7 +145,7 @@ def test_a_requeued_run_trains_no_fold_again_and_a_seed_mate_none(cleaned_runs, 
 def test_the_folds_are_shared_by_the_runs_they_do_not_differ_for(tmp_path, change, shared):
     """The folds' cache is keyed by what trains them: another cell, seed, model, optimiser, budget or number of folds
     is another cross-validation; what the run does with the labels found, its method or its loader is not."""
-    from autodo.cleaning import folds_cache
+    from autodo.train.cleaning import folds_cache
 
     cfg = OmegaConf.create(run_config(optim={"momentum": 0.9, "weight_decay": 1e-4}, amp=False, oversplit=False,
                                       label_cleaning={"action": "remove", "folds": 3}))
@@ -171,7 +172,7 @@ def test_the_folds_are_the_same_whatever_num_workers_on_a_resizing_data_set(tmp_
 
 
 def test_the_validation_set_never_joins_the_cross_validation(cleaned_runs, tmp_path, monkeypatch):
-    import autodo.cleaning as cleaning
+    import autodo.train.cleaning as cleaning
     from autodo.tasks import open_run
 
     cwd, folders = cleaned_runs
@@ -229,7 +230,7 @@ def _train_labels(run_dir, action=None):
     """The labels a run trained on (or would have, with ``label_cleaning.action``) and their clean labels, rebuilt
     from its folder (data under its out_dir's)."""
     from autodo.augment.choice import Augmentation
-    from autodo.cleaning import read_label_issues
+    from autodo.train.cleaning import read_label_issues
     from autodo.data.pipeline import build_run_data
 
     folder = RunFolder(run_dir)
@@ -246,7 +247,7 @@ def _config(run_dir):
 
 
 def test_a_damaged_cleaning_file_is_one_line(tmp_path):
-    from autodo.cleaning import read_label_issues
+    from autodo.train.cleaning import read_label_issues
     from autodo.errors import UserError
 
     path = tmp_path / "cleaning.json"

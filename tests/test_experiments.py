@@ -22,12 +22,12 @@ def preset(name):
 
 def test_every_preset_is_tested():
     assert set(group_options(CONF, "experiment")) == {*PAPER_GRIDS, "digits_demo", "reproduce", "reproduce_8epochs",
-                                                          "al_fashion_mnist"}
+                                                          "al_fashion_mnist", "budget"}
 
 
 def test_the_active_learning_preset_sweeps_every_acquisition_on_the_biased_pool():
     """bench/active_learning.py's preset (its runs are tested in tests/test_bench.py)."""
-    from autodo.active.acquisition import ACQUISITIONS
+    from autodo.active import ACQUISITIONS
 
     cfg = preset("al_fashion_mnist")
     params = cfg.hydra.sweeper.params
@@ -48,6 +48,35 @@ def test_the_reproduction_sweeps_every_method_row_in_the_reference_s_proportions
     assert sorted(params.method.split(",")) == group_options(CONF, "method")
     start, warmup = hyper_schedule(cfg.dataset)
     assert (start, warmup) == (cfg.dataset.epochs // 4, 1) and cfg.dataset.epochs - start >= 30
+
+
+def test_the_budget_study_holds_a_selection_part_out_and_nests_the_budgets_in_the_reproduction_s_proportions():
+    """bench/budget.py's preset (its tables are tested in tests/test_bench.py): the reproduction's schedule, 2,000
+    held-out images, budgets up to the rest of the 10,000, and every job of its sweep valid; the rows that learn from
+    no clean image are one run per seed, whatever the budget."""
+    from omegaconf import OmegaConf
+
+    from autodo.config import validate_config
+    from autodo.tasks import signature
+
+    cfg, reproduction = preset("budget"), preset("reproduce")
+    params = cfg.hydra.sweeper.params
+    assert (cfg.ir, cfg.nr, cfg.dataset.name, params.seed) == (100, 0.1, "fashion_mnist", "0,1,2,3")
+    assert OmegaConf.to_container(cfg.dataset) == OmegaConf.to_container(reproduction.dataset)
+    budgets = [int(b) for b in str(params["clean_split.tuning"]).split(",")]
+    assert cfg.clean_split.selection == 2000 and budgets == sorted(budgets) and len(budgets) >= 4
+    assert budgets[0] <= 250 and budgets[-1] == cfg.dataset.valid_size - cfg.clean_split.selection
+    signatures = {}
+    for method in params.method.split(","):
+        for budget in budgets:
+            with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+                job = compose("config", overrides=["experiment=budget", f"method={method}",
+                                                   f"clean_split.tuning={budget}"])
+            validate_config(job)
+            signatures.setdefault(method, set()).add(signature(OmegaConf.to_container(job, resolve=True)))
+    assert len(signatures["baseline"]) == len(signatures["logit_adjusted"]) == 1
+    assert all(len(found) == len(budgets) for method, found in signatures.items()
+               if method not in ("baseline", "logit_adjusted"))
 
 
 def test_the_8_epoch_reproduction_gives_lambda_five_visits():

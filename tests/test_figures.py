@@ -10,7 +10,7 @@ import torch
 
 from conftest import REPO, run_dirs
 
-from autodo.figures import final_test_features
+from autodo.inspection import final_test_features
 
 sys.path.insert(0, str(REPO))
 import aggregate  # noqa: E402
@@ -84,7 +84,7 @@ def test_lambda_diagnostics_draw_the_seeds_mean_of_what_each_run_logs(tmp_path):
     only when its runs log the row's keys (the Baseline has no weights, but memorises)."""
     from conftest import run_config
 
-    from autodo.figures import lambda_diagnostics
+    from autodo.train.figures import lambda_diagnostics
     from autodo.results import load_runs
     from autodo.tasks import open_run
 

@@ -10,8 +10,9 @@ import sys
 import pytest
 from conftest import REPO, run_config
 
-from autodo.methods import method_name
-from autodo.results import label_runs, load_runs, summary_table
+from autodo.train.methods import method_name
+from autodo.results import load_runs
+from autodo.train.report import label_runs, summary_table
 from autodo.tasks import open_run
 
 sys.path.insert(0, str(REPO))
@@ -186,7 +187,7 @@ def test_paired_difference_is_the_paired_t_statistics_parts():
     import pandas as pd
     from scipy.stats import ttest_rel
 
-    from autodo.results import beats, paired_difference
+    from autodo.tables import beats, paired_difference
 
     a = pd.Series([10.0, 12.0, 11.5, 9.0, 99.0], index=[0, 1, 2, 3, 7])
     b = pd.Series([13.0, 12.5, 14.0, 12.0], index=[0, 1, 2, 3])

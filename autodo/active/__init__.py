@@ -1,1 +1,23 @@
-"""The active-learning task (``task=active_learning``): label the pool points an acquisition function picks."""
+"""The active-learning task (``task=active_learning``). Its face is ``autodo.active.task``; here are its settings'
+checks (``RULES``, ``validate``), which import no torch."""
+
+from autodo.rules import at_least, is_int, one_of
+
+ACQUISITIONS = ("random", "entropy", "varR", "coreset", "badge", "fisher")  # active_learning.acquisition
+
+RULES = {
+    "active_learning.acquisition": one_of(*ACQUISITIONS),
+    "active_learning.initial": at_least(1),
+    "active_learning.budget": at_least(1),
+    "active_learning.iterations": at_least(1),
+    "active_learning.min_steps": at_least(0),
+    "active_learning.retrain": one_of("scratch", "warm"),
+    "active_learning.init": one_of("random", "rotation"),
+    "active_learning.pseudo_label": one_of("prediction", "rotation"),
+    "active_learning.passes": at_least(2),
+    "active_learning.projection": (lambda v: v is None or (is_int(v) and v >= 1), "null or an integer >= 1"),
+}
+
+
+def validate(cfg):
+    """The rules between an active-learning run's settings: none beyond each setting's own."""

@@ -23,7 +23,6 @@ import torch
 
 from autodo.active.descriptors import gradient_descriptors
 
-ACQUISITIONS = ("random", "entropy", "varR", "coreset", "badge", "fisher")
 
 
 def pick_random(candidates, budget, generator):

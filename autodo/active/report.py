@@ -7,7 +7,7 @@ import json
 
 import pandas as pd
 
-from autodo.results import cell_name, mean_std_text
+from autodo.tables import cell_name, mean_std_text
 
 ACQUISITION_SETTINGS = ("acquisition", "pseudo_label", "passes", "projection")  # the rest is the protocol
 SETTINGS = ("acquisition", "initial", "budget", "iterations", "min_steps", "retrain", "init", "pseudo_label",
@@ -24,10 +24,11 @@ VALUES = {"accuracy": ("test_acc", "test accuracy (%)"),
 
 def row(found):
     """The row of a finished active-learning run (autodo.run_folder.FoundRun), its curve read from metrics.jsonl."""
-    from autodo.tasks import identity
+    from autodo.identity import identity
+    from autodo.active import task
 
     result, config = found.result, found.result["config"]
-    everything = identity(config)
+    everything = identity(config, task.identity)
     settings = everything["active_learning"]
     curve = [{key: line[key] for key in ("labeled", *(column for column, _ in VALUES.values()))}
              for line in found.folder.read_metrics()]

@@ -143,7 +143,7 @@ def _pool_data(cfg, data_root):
     return data, device
 
 
-def iteration_model(cfg, folder, data_root, iteration=None):
+def inspection_model(cfg, folder, data_root, iteration=None):
     """The model the run ``cfg`` trained in ``iteration`` (default: its last), with the run's data and device."""
     from autodo.models import build_classifier
 

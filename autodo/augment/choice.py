@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import torch
 
-LEARNED = ("SHA", "SEP")
-FIXED = ("RAND", "TRIVIAL", "AUTO")
+from autodo.vocabulary import FIXED_AUGMENTATIONS, LEARNED_AUGMENTATIONS
+
 
 
 @dataclass
@@ -28,7 +28,7 @@ class Augmentation:
         """The learned affine model over ``num_samples`` train samples (SEP) or shared by all (SHA), else None."""
         from autodo.augment.affine import LearnedAffine
 
-        if self.name not in LEARNED:
+        if self.name not in LEARNED_AUGMENTATIONS:
             return None
         return LearnedAffine(1 if self.name == "SHA" else num_samples, self.init_probability, self.init_magnitude)
 
@@ -47,14 +47,14 @@ def _fixed_policy(name, dataset_cfg):
 
 def build_augmentation(aug_cfg, dataset_cfg, table=None):
     """The augmentation of ``aug_cfg.name`` with the data set's settings (``aug_model=DADA``: applying ``table``,
-    an autodo.augment.dada.PolicyTable)."""
+    an autodo.augment.table_file.PolicyTable)."""
     if aug_cfg.name == "DADA":
         from autodo.augment.policies import SubPolicyAugment
 
         return Augmentation("DADA", item_policy=SubPolicyAugment(table.table))
-    if aug_cfg.name in FIXED:
+    if aug_cfg.name in FIXED_AUGMENTATIONS:
         return Augmentation(aug_cfg.name, item_policy=_fixed_policy(aug_cfg.name, dataset_cfg))
-    if aug_cfg.name in LEARNED:
+    if aug_cfg.name in LEARNED_AUGMENTATIONS:
         from autodo.augment.colour import BatchRandSub
 
         return Augmentation(aug_cfg.name, colour=BatchRandSub(**dataset_cfg.randsub),
@@ -71,6 +71,6 @@ def augmentation_identity(config):
     aug_model = config.get("aug_model", {})
     if aug_model.get("name") == "DADA" and aug_model.get("policy") != "search":
         config["aug_model"] = {"name": "DADA", "table_sha256": aug_model.get("table_sha256")}
-    if aug_model.get("name") in (*FIXED, "DADA") or config.get("dataset", {}).get("resize"):
+    if aug_model.get("name") in (*FIXED_AUGMENTATIONS, "DADA") or config.get("dataset", {}).get("resize"):
         config["item_transform_draws"] = "per-batch seeds"
     return config

@@ -15,8 +15,8 @@ points they pick.
 import numpy as np
 import torch
 
-GEOMETRIC = ("translate", "rotate", "crop")
-AUGMENTATIONS = GEOMETRIC + ("RAND", "AUTO", "TRIVIAL")
+from autodo.vocabulary import GEOMETRIC_COPIES
+
 MAX_SHIFT = 0.1  # translate: of the side
 MAX_DEGREES = 15.0  # rotate
 MIN_CROP = 0.75  # crop: of the side
@@ -66,7 +66,7 @@ def augmented_copies(images, draws, name, dataset_cfg):
     draws = draws.reshape(-1, 3)
     if not len(images):
         return images
-    if name in GEOMETRIC:
+    if name in GEOMETRIC_COPIES:
         import kornia.geometry.transform as KT
 
         matrices = _affine_matrices(name, images.shape[-1], draws).float()

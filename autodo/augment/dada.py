@@ -19,21 +19,15 @@ The table keeps the most probable sub-policies with their learned probabilities 
 published Fast AutoAugment tables, and is applied per image like AUTO's.
 """
 
-import hashlib
 import itertools
-import json
 import logging
 import math
-import time
-from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from autodo.augment.policies import FAST_AUTOAUGMENT_OPS
-from autodo.errors import UserError
 
 log = logging.getLogger("autodo")
 
@@ -258,143 +252,3 @@ def _search_step(model, policy, surrogate, optimizer, policy_optimizer, surrogat
         param.grad = grad.detach()
     optimizer.step()
     return f.item()
-
-
-# ============ the run's table: searched here (cached like the split) or brought in a file ============
-
-# what a searched table depends on: the data, its split, the search's settings and the settings of the data set it
-# reads; not the run's model (the search has its own small network) nor its training schedule, so that every run
-# of the seed that applies a searched table shares it
-SEARCH_SETTINGS = {"dataset": ("name", "in_channels", "num_classes", "valid_size", "mean", "std", "augment",
-                               "batch_size", "lr"),
-                   "optim": ("weight_decay",), "aug_model": ("name", "policy", "search_size", "search_epochs", "keep"),
-                   "ir": None, "nr": None, "sr": None, "seed": None, "clean_split": None}
-
-
-@dataclass
-class PolicyTable:
-    table: list  # sub-policies, each [[op, probability, level], ...]
-    source: str  # "search", or the file's path
-    weights: list = None  # searched: each kept sub-policy's probability under the categorical
-    search_time_s: float = None  # searched: what the search took, whoever ran it
-    cached: bool = None  # searched: the table was found in the cache (a seed-mate searched it)
-    obtained_in_s: float = 0.0  # what this process spent getting it: searching, or waiting for a seed-mate
-
-    def record(self):
-        """The run folder's ``policy.json``: readable, and a table file itself (``aug_model.policy=<it>``)."""
-        record = {"source": "DADA searched here" if self.source == "search" else self.source,
-                  "policies": {"dada": self.table}}
-        if self.source == "search":
-            record.update(weights=self.weights, search_time_s=self.search_time_s, cached=self.cached)
-        return record
-
-
-def read_table(path):
-    """The one table of the JSON file ``path`` (the format of autodo/augment/fast_autoaugment.json:
-    ``{"policies": {name: [[[op, probability, level], ...], ...]}}``), checked; a one-line ``UserError`` names
-    what is wrong."""
-    where = f"aug_model.policy={path}"
-    try:
-        policies = json.loads(Path(path).read_text())["policies"]
-    except OSError as error:
-        raise UserError(f"{where}: cannot read it ({error.strerror})") from None
-    except (ValueError, TypeError, KeyError):
-        raise UserError(f"{where} is not a policy file: a JSON object with \"policies\": {{name: table}} is "
-                        "allowed") from None
-    if not isinstance(policies, dict) or len(policies) != 1:
-        names = (", ".join(map(str, policies)) or "no table") if isinstance(policies, dict) else \
-            type(policies).__name__
-        raise UserError(f"{where}: \"policies\" holds {names}; one table by name is allowed")
-    (name, table), = policies.items()
-    if not isinstance(table, list) or not table:
-        raise UserError(f"{where}: table {name!r} is not a non-empty list of sub-policies")
-    for number, sub_policy in enumerate(table):
-        if not isinstance(sub_policy, list) or not sub_policy:
-            raise UserError(f"{where}: sub-policy {number} of {name!r} is not a non-empty list of [op, "
-                            "probability, level]")
-        for entry in sub_policy:
-            _check_entry(entry, f"{where}: sub-policy {number} of {name!r}")
-    # numbers as floats, so that a table is one table however its numbers are written (1 or 1.0)
-    return [[[op, float(probability), float(level)] for op, probability, level in sub] for sub in table]
-
-
-def _check_entry(entry, where):
-    is_unit = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1
-    if not (isinstance(entry, list) and len(entry) == 3):
-        raise UserError(f"{where}: {entry!r} is not [op, probability, level]")
-    op, probability, level = entry
-    if not isinstance(op, str) or op not in FAST_AUTOAUGMENT_OPS:
-        raise UserError(f"{where}: op {op!r} is not allowed: one of {', '.join(FAST_AUTOAUGMENT_OPS)}")
-    if not (is_unit(probability) and is_unit(level)):
-        raise UserError(f"{where}: {entry!r}: probability and level must be numbers in [0, 1]")
-
-
-def table_signature(path):
-    """The hex SHA-256 of the table in the file ``path``: what a run with it computes (not where the file is, nor
-    how its numbers are written)."""
-    text = json.dumps(read_table(path), separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def run_table(cfg, data_root, device):
-    """The table of the run ``cfg`` (``aug_model=DADA``): from its file (the table the run was planned with), or
-    searched on the run's biased train split and clean validation split (cached under
-    ``<data_root>/<dataset>/run<seed>/``: seed-mates wait for the one that searches, then read it)."""
-    from omegaconf import OmegaConf
-
-    from autodo.model_cache import cache_identity, cache_path, load_or_train
-
-    started = time.perf_counter()
-    if cfg.aug_model.policy != "search":
-        table = PolicyTable(read_table(cfg.aug_model.policy), source=cfg.aug_model.policy)
-        if table_signature(cfg.aug_model.policy) != cfg.aug_model.table_sha256:
-            raise UserError(f"aug_model.policy={cfg.aug_model.policy} has changed since this run was planned: "
-                            "launch again (the changed table is another run)")
-    else:
-        config = OmegaConf.to_container(cfg, resolve=True)
-        config = {key: config[key] if inner is None else {name: config[key][name] for name in inner}
-                  for key, inner in SEARCH_SETTINGS.items()}
-        saved, cached = load_or_train(cache_path(config, SEARCH_SETTINGS, "dada", data_root),
-                                      cache_identity(config, SEARCH_SETTINGS),
-                                      lambda: _search_run(cfg, data_root, device))
-        table = PolicyTable(saved["table"], "search", saved["weights"], saved["search_time_s"], cached)
-    table.obtained_in_s = time.perf_counter() - started
-    where = table.source if table.source != "search" else (
-        f"searched here ({'cached' if table.cached else 'searched now'}, search {table.search_time_s:.0f}s)")
-    log.info("DADA table %s; its first sub-policies:", where)
-    for sub_policy in table.table[:5]:
-        log.info("  %s", "  ".join(f"{op} p={p:.2f} level={m:.2f}" for op, p, m in sub_policy))
-    return table
-
-
-def _search_run(cfg, data_root, device):
-    """Search the run's table (``search``'s settings from the run's config); returns what the cache keeps."""
-    from autodo.data.bias import load_or_build_split, with_clean_split
-    from autodo.data.sources import load_source
-    from autodo.data.transforms import build_train_transform
-    from autodo.models.classifier import Classifier
-    from autodo.models.small_cnn import SmallCNN
-
-    started = time.perf_counter()
-    dataset = cfg.dataset
-    source, _ = load_source(dataset, data_root)
-    split = load_or_build_split(source.labels, dataset, data_root, cfg.ir, cfg.nr, cfg.sr, cfg.seed)
-    if cfg.clean_split.selection:  # the search learns from the tuning part only
-        split = with_clean_split(split, source.labels, cfg.clean_split.selection, cfg.clean_split.tuning, cfg.seed)
-    chosen = torch.randperm(len(split.train_indices), generator=torch.Generator().manual_seed(cfg.seed))
-    chosen = chosen[:cfg.aug_model.search_size]
-    train = (source.images[split.train_indices[chosen]], split.train_labels[chosen])
-    valid = (source.images[split.tuning], source.labels[split.tuning])
-    transform = build_train_transform(dataset.augment, tuple(source.images.shape[-2:]), dataset.mean,
-                                      dataset.std).to(device)
-    log.info("DADA search: %d train images (of %d), %d validation images, %d epochs", len(chosen),
-             len(split.train_indices), len(valid[1]), cfg.aug_model.search_epochs)
-    # the run's own random streams (CPU, and the device's, which kornia's samplers draw from there) are the same
-    # whether it searched or found the table cached
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-        torch.manual_seed(cfg.seed)
-        model = Classifier(SmallCNN(dataset.in_channels), dataset.num_classes).to(device)
-        policy = search(model, train, valid, transform, cfg.aug_model.search_epochs, dataset.batch_size, dataset.lr,
-                        cfg.optim.weight_decay, cfg.seed, device)
-    table, weights = policy.table(cfg.aug_model.keep)
-    return {"table": table, "weights": weights, "search_time_s": time.perf_counter() - started}

@@ -15,6 +15,8 @@ import torch
 from torch import nn
 from torchvision.transforms.v2 import functional as F
 
+from autodo.vocabulary import FAST_AUTOAUGMENT_OPS as OP_NAMES
+
 FAST_AUTOAUGMENT_FILE = Path(__file__).with_name("fast_autoaugment.json")
 
 
@@ -69,6 +71,7 @@ FAST_AUTOAUGMENT_OPS = {
     "Sharpness": (F.adjust_sharpness, 0.1, 1.9, False),
     "Cutout": (_cutout, 0.0, 0.2, False),
 }
+assert tuple(FAST_AUTOAUGMENT_OPS) == OP_NAMES  # the names the checks of a command line know (autodo.vocabulary)
 
 
 @functools.cache

@@ -31,10 +31,9 @@ def train_network(cfg, folder, data_root, chosen):
     """Train the run's classifier with the ``chosen`` train points (positions in the run's train split) augmented;
     return its test accuracies (``test_acc`` as ``subsample.evaluate`` says, of the final model) with the training
     run's summary (its per-epoch numbers are on the test images as they are)."""
-    from autodo.build import build_run
     from autodo.data.datasets import make_loader
-    from autodo.experiment import resume, train
     from autodo.metrics import summarize_run
+    from autodo.trainer import build_run, resume, train
 
     settings = cfg.subsample
     parts = build_run(cfg, data_root)

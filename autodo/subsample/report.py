@@ -6,7 +6,7 @@ import json
 
 import pandas as pd
 
-from autodo.results import cell_name, mean_std_text
+from autodo.tables import cell_name, mean_std_text
 
 SETTINGS = ("head", "augmentation", "policy", "evaluate", "selection", "stratify", "rounds", "copies", "l2")
 NUMBERS = ("test_acc", "test_acc_clean", "test_acc_augmented", "valid_acc", "majority_acc", "minority_acc",
@@ -23,10 +23,11 @@ VALUES = {"accuracy": ("test_acc", "test accuracy (%)"),
 
 def row(found):
     """The row of a finished subsample run (autodo.run_folder.FoundRun)."""
-    from autodo.tasks import identity
+    from autodo.identity import identity
+    from autodo.subsample import task
 
     result, config = found.result, found.result["config"]
-    everything = identity(config)
+    everything = identity(config, task.identity)
     settings = everything["subsample"]  # as the run computed it (policy none: budget 0)
     classes = settings["classes"]
     row = {"run_dir": str(found.folder.path), "dataset": config["dataset"]["name"], "model": config["model"]["name"],

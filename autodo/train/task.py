@@ -2,11 +2,11 @@
 its run, its summary line and the number every finished run has."""
 
 from autodo.identity import canonical, digest
-from autodo.losses import PAPER_SMOOTHING
-from autodo.methods import learns_from_clean, lr_factors, method_of, method_slug
+from autodo.train.methods import learns_from_clean, lr_factors, method_of, method_slug
+from autodo.vocabulary import PAPER_SMOOTHING
 
 HEADLINE = "test_acc_final"
-REPORT = "autodo.results"  # the training table: autodo.results.summary_table
+REPORT = "autodo.train.report"  # its rows, table and figures for aggregate.py
 
 
 def identity(config):
@@ -63,13 +63,13 @@ def former_run(stored, config, run_identity):
 def check(cfg, data_root):
     """The checks that need the data: more folds than confident learning can fill."""
     if cfg.label_cleaning.action != "none":
-        from autodo.cleaning import check as check_folds
+        from autodo.train.cleaning import check as check_folds
 
         check_folds(cfg, data_root)
 
 
 def run(cfg, folder, data_root):
-    from autodo.experiment import run_experiment
+    from autodo.train.run import run_experiment
 
     return run_experiment(cfg, folder, data_root)
 
@@ -78,3 +78,24 @@ def summary_line(result):
     return (f"test accuracy: final {result['test_acc_final']:.2f}%, best {result['test_acc_best']:.2f}%, "
             f"at best validation {result['test_acc_at_best_valid']:.2f}%  "
             f"(majority {result['majority_acc']:.2f}%, minority {result['minority_acc']:.2f}%)")
+
+
+def inspection_model(cfg, folder, data_root, iteration=None):
+    """The run's final model, rebuilt as training built it (with the DADA table it applied, from its policy.json, and
+    the train labels confident learning cleaned, from its cleaning.json) and loaded from its checkpoint; with its
+    data and device (``iteration`` is for active-learning runs)."""
+    from autodo.augment.table_file import PolicyTable, read_table
+    from autodo.checkpoint import load_checkpoint
+    from autodo.errors import UserError
+    from autodo.train.cleaning import read_label_issues
+    from autodo.trainer import build_run
+
+    table = PolicyTable(read_table(folder.policy), str(folder.policy)) if cfg.aug_model.name == "DADA" else None
+    issues = None
+    if cfg.get("label_cleaning", {}).get("action", "none") != "none":
+        if not folder.cleaning.exists():
+            raise UserError(f"{folder.cleaning} is missing: the run's cleaned train set cannot be rebuilt")
+        issues = read_label_issues(folder.cleaning)
+    parts = build_run(cfg, data_root, table, issues)
+    load_checkpoint(folder.checkpoint, parts.state(), {}, parts.device)  # the weights: no loader goes on
+    return parts.model, parts.data, parts.device

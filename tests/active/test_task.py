@@ -48,7 +48,7 @@ def test_every_acquisition_function_runs_end_to_end(run_launch, tmp_path):
 def test_each_iterations_model_is_kept_for_inspection(run_launch, tmp_path):
     import numpy as np
 
-    from autodo.figures import final_test_features
+    from autodo.inspection import final_test_features
 
     run_launch(*DIGITS, "active_learning.acquisition=entropy")
     (run_dir,) = run_dirs(tmp_path / "outputs")

@@ -3,7 +3,7 @@ import json
 import pytest
 import torch
 
-from autodo.augment import dada
+from autodo.augment import dada, table_file
 from autodo.augment.policies import FAST_AUTOAUGMENT_OPS
 from autodo.data.transforms import BatchTransform
 from autodo.errors import UserError
@@ -148,17 +148,17 @@ GOOD = [[["Invert", 0.5, 0.0], ["Rotate", 0.2, 0.7]], [["Equalize", 1.0, 0.5]]]
 
 def test_a_table_file_is_read_and_its_signature_is_its_table(tmp_path):
     path = _write(tmp_path, {"source": "mine", "policies": {"found": GOOD}})
-    assert dada.read_table(path) == GOOD
+    assert table_file.read_table(path) == GOOD
     other = tmp_path / "elsewhere.json"
     other.write_text(json.dumps({"policies": {"renamed": GOOD}}, indent=2))
-    assert dada.table_signature(str(other)) == dada.table_signature(path)
+    assert table_file.table_signature(str(other)) == table_file.table_signature(path)
     integers = tmp_path / "integers.json"
     integers.write_text(json.dumps({"policies": {"x": [[["Invert", 0.5, 0], ["Rotate", 0.2, 0.7]], [["Equalize", 1,
                                                                                                      0.5]]]}}))
-    assert dada.table_signature(integers) == dada.table_signature(path)  # 1 and 1.0 are one table
+    assert table_file.table_signature(integers) == table_file.table_signature(path)  # 1 and 1.0 are one table
     changed = tmp_path / "changed.json"
     changed.write_text(json.dumps({"policies": {"found": [GOOD[0]]}}))
-    assert dada.table_signature(changed) != dada.table_signature(path)
+    assert table_file.table_signature(changed) != table_file.table_signature(path)
 
 
 @pytest.mark.parametrize("content, message", [
@@ -175,13 +175,13 @@ def test_a_table_file_is_read_and_its_signature_is_its_table(tmp_path):
 def test_a_bad_table_file_is_one_line_naming_what_is_wrong(tmp_path, content, message):
     path = _write(tmp_path, content)
     with pytest.raises(UserError) as error:
-        dada.read_table(path)
+        table_file.read_table(path)
     assert message in str(error.value) and "\n" not in str(error.value) and path in str(error.value)
 
 
 def test_a_missing_table_file_is_one_line(tmp_path):
     with pytest.raises(UserError, match="cannot read it"):
-        dada.read_table(str(tmp_path / "none.json"))
+        table_file.read_table(str(tmp_path / "none.json"))
 
 
 # ============ the DADA row end to end ============
@@ -194,7 +194,8 @@ def _result(run_dir):
 
 
 def test_the_dada_row_searches_caches_trains_and_is_named_by_where_its_table_came_from(run_launch, tmp_path):
-    from autodo.results import load_runs, summary_table
+    from autodo.results import load_runs
+    from autodo.train.report import summary_table
     from conftest import run_dirs
 
     run_launch(*SMALL_SEARCH, "dataset.epochs=1")
@@ -202,7 +203,7 @@ def test_the_dada_row_searches_caches_trains_and_is_named_by_where_its_table_cam
     first = _result(searched)
     assert first["search_cached"] is False and 0 < first["search_time_s"] < first["wall_time_s"]
     record = json.loads((searched / "policy.json").read_text())
-    table = dada.read_table(searched / "policy.json")  # the run folder's table is a table file itself
+    table = table_file.read_table(searched / "policy.json")  # the run folder's table is a table file itself
     assert len(table) == 25 == len(record["weights"]) and record["weights"] == sorted(record["weights"], reverse=True)
 
     # a seed-mate (another run of the seed) reads the cached table: the same table, the search's cost counted
@@ -220,12 +221,12 @@ def test_the_dada_row_searches_caches_trains_and_is_named_by_where_its_table_cam
     run_launch("method=dada", f"aug_model.policy={copy}", "dataset.epochs=1", "aug_model.search_size=5")
     (brought,) = set(run_dirs(tmp_path / "outputs")) - {searched, mate}
     assert "search_time_s" not in _result(brought)
-    assert _result(brought)["config"]["aug_model"]["table_sha256"] == dada.table_signature(copy)
+    assert _result(brought)["config"]["aug_model"]["table_sha256"] == table_file.table_signature(copy)
     rows = summary_table(load_runs([tmp_path / "outputs"])[0]).index.get_level_values("method")
     assert sorted(rows) == ["DADA (searched here)", "DADA (searched here)", "DADA (table: found.json)"]
 
     # aggregate.py --inspect rebuilds the run with the table it applied: no search again, no file to find
-    from autodo.figures import final_test_features
+    from autodo.inspection import final_test_features
 
     for cache in (tmp_path / "local_data" / "digits" / "run0").glob("dada-*"):
         cache.unlink()
@@ -254,14 +255,16 @@ def test_a_search_leaves_the_run_s_random_stream_as_it_found_it(tmp_path):
 
     with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
         cfg = compose("config", overrides=["method=dada", "aug_model.search_epochs=1", "aug_model.search_size=64"])
+    from autodo.train.dada_table import _search_run
+
     torch.manual_seed(1)
     before = torch.get_rng_state()
-    dada._search_run(cfg, tmp_path, torch.device("cpu"))
+    _search_run(cfg, tmp_path, torch.device("cpu"))
     assert torch.equal(torch.get_rng_state(), before)
 
 
 def test_the_row_names_say_where_the_table_came_from():
-    from autodo.methods import method_name
+    from autodo.train.methods import method_name
 
     assert method_name("DADA", "NONE", "NONE", policy="search") == "DADA (searched here)"
     assert method_name("DADA", "NONE", "NONE", policy="/tables/dada.json") == "DADA (table: dada.json)"

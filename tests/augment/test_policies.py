@@ -34,7 +34,7 @@ def test_rand_uses_the_data_sets_n_and_m():
 
 
 def test_fast_autoaugment_tables_are_the_published_ones():
-    from autodo.config import FAST_AUTOAUGMENT_TABLES
+    from autodo.vocabulary import FAST_AUTOAUGMENT_TABLES
 
     tables = fast_autoaugment_tables()
     assert tuple(tables) == FAST_AUTOAUGMENT_TABLES  # the names the config accepts

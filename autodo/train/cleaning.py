@@ -20,7 +20,6 @@ import torch
 
 from autodo.errors import UserError
 
-ACTIONS = ("none", "remove", "relabel")
 FOLD_CROPS = 105  # the random stream of the folds' loaders (autodo.augment.copies; the active task's are 100-104)
 log = logging.getLogger("autodo")
 

@@ -1,19 +1,21 @@
-"""One training run, top to bottom: build its parts, resume from its checkpoint, the epoch loop, the optional head
-refit, and its result. The run folder (autodo.run_folder) holds everything it writes; ``result.json`` is written
-last, and a run that has one is finished and not run again."""
+"""One run of the training task, top to bottom: its label cleaning and DADA table, its parts, resumed from its
+checkpoint, the epoch loop (autodo.trainer), the optional head refit, and its result. The run folder
+(autodo.run_folder) holds everything it writes; ``result.json`` is written last, and a run that has one is finished
+and not run again."""
 
 import logging
 import time
 
 from omegaconf import OmegaConf
 
-from autodo.build import build_run
-from autodo.checkpoint import load_checkpoint, save_checkpoint
-from autodo.cleaning import run_label_issues
-from autodo.engine import evaluate, refit_head, train_one_epoch
-from autodo.hyper.optimizer import hyper_epoch
-from autodo.methods import valid_held_out
-from autodo.metrics import hyper_diagnostics, summarize_run
+from autodo.checkpoint import save_checkpoint
+from autodo.engine import evaluate, refit_head
+from autodo.metrics import summarize_run
+from autodo.recipes import pick_device
+from autodo.train.cleaning import run_label_issues
+from autodo.train.dada_table import run_table
+from autodo.train.methods import valid_held_out
+from autodo.trainer import build_run, resume, train
 
 log = logging.getLogger("autodo")
 
@@ -22,7 +24,8 @@ def run_experiment(cfg, folder, data_root):
     """Train and evaluate the run ``cfg`` in the run folder ``folder``; return the contents of its ``result.json``."""
     started = time.perf_counter()
     cleaning, label_issues, cleaning_correction = label_cleaning_cost(cfg, folder, data_root)
-    parts = build_run(cfg, data_root, label_issues=label_issues)
+    table = run_table(cfg, data_root, pick_device(cfg.device)) if cfg.aug_model.name == "DADA" else None
+    parts = build_run(cfg, data_root, table, label_issues)
     folder.write_split(parts.data.record)
     if parts.policy_table is not None:
         folder.write_policy(parts.policy_table.record())
@@ -65,7 +68,7 @@ def policy_search_cost(table):
 
 
 def label_cleaning_cost(cfg, folder, data_root):
-    """A confident-learning run's label issues (autodo.cleaning), what result.json says of them, and the time to
+    """A confident-learning run's label issues (autodo.train.cleaning), what result.json says of them, and the time to
     add to the run's setup time for them: their whole cost, once, in place of this launch's share of it (none when
     they were found before; the folds not yet done when it was requeued, or none when a seed-mate trained them,
     with the wait for it)."""
@@ -76,56 +79,6 @@ def label_cleaning_cost(cfg, folder, data_root):
     this_launch = time.perf_counter() - started
     reported = {"cleaning_time_s": issues.time_s, "label_issues": len(issues.positions)}
     return reported, issues, issues.time_s - this_launch
-
-
-def resume(folder, parts):
-    """Restore the parts from the folder's checkpoint, if any; return the metric history so far."""
-    history = load_checkpoint(folder.checkpoint, parts.state(), parts.data.generators, parts.device)
-    if history:
-        log.info("resuming after epoch %d from %s", len(history), folder.checkpoint)
-    folder.write_metrics(history)  # drops lines written after the checkpoint
-    return history
-
-
-def train(cfg, folder, parts, history):
-    """The epochs after ``history``: a hyper pass (from the hyper start on), a training epoch, evaluation, a
-    checkpoint and a metrics line each."""
-    from torch.utils.tensorboard import SummaryWriter
-
-    data, model, num_classes = parts.data, parts.model, cfg.dataset.num_classes
-    train_labels = data.train_loader.dataset.labels
-    wrong = (train_labels != data.clean_train_labels).to(parts.device)
-    with SummaryWriter(str(folder.tensorboard), purge_step=len(history)) as writer:
-        for epoch in range(len(history), cfg.dataset.epochs):
-            epoch_start = time.perf_counter()
-            lr = parts.optimizer.param_groups[0]["lr"]
-            row = {"epoch": epoch + 1, "lr": lr}
-            if parts.hyper is not None and epoch >= parts.hyper_start_epoch:
-                row["hyper_lr"] = parts.hyper.learning_rate()
-                row.update(hyper_epoch(parts.hyper, model, data, parts.aug_model, parts.loss_model, parts.device, lr))
-                row["hyper_time_s"] = time.perf_counter() - epoch_start
-            train = train_one_epoch(model, data.train_loader, data.train_transform, parts.aug_model,
-                                    parts.loss_model, parts.optimizer, parts.scheduler, parts.scaler, parts.device,
-                                    parts.amp, desc=f"epoch {epoch + 1}/{cfg.dataset.epochs}", wrong=wrong)
-            valid = evaluate(model, data.valid_loader, data.eval_transform, parts.device, num_classes, parts.amp)
-            test = evaluate(model, data.test_loader, data.eval_transform, parts.device, num_classes, parts.amp)
-            if "acc_wrong_labels" in train:  # the network's memorisation of the wrong labels
-                row["train_acc_wrong_labels"] = train["acc_wrong_labels"]
-            row.update({"train_loss": train["loss"], "train_acc": train["acc"], "valid_loss": valid["loss"],
-                        "valid_acc": valid["acc"], "test_loss": test["loss"], "test_acc": test["acc"],
-                        "test_per_class_acc": test["per_class_acc"]})
-            row.update(hyper_diagnostics(parts.loss_model, parts.aug_model, train_labels, data.clean_train_labels,
-                                         num_classes))
-            row["epoch_time_s"] = time.perf_counter() - epoch_start
-            history.append(row)
-            save_checkpoint(folder.checkpoint, parts.state(), data.generators, history)
-            folder.write_metrics(history)
-            for key, value in row.items():
-                if key not in ("epoch", "test_per_class_acc"):
-                    writer.add_scalar(key, value, epoch + 1)
-            log.info("epoch %d/%d  train loss %.4f  valid acc %.2f  test acc %.2f  (%.1fs)", epoch + 1,
-                     cfg.dataset.epochs, train["loss"], valid["acc"], test["acc"], row["epoch_time_s"])
-    return history
 
 
 def refit_on_valid(folder, parts, history):

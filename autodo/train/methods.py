@@ -8,7 +8,7 @@ confident learning) and the named improvements beyond the paper that its learned
 
 from pathlib import Path
 
-from autodo.losses import PAPER_SMOOTHING
+from autodo.vocabulary import PAPER_SMOOTHING
 
 LAMBDA_TABLES = ("augment", "weights", "soft_labels")  # the lambda tables, as hyper_opt.lr_factor names them
 
