@@ -27,9 +27,9 @@ import pandas as pd
 
 from autodo.errors import UserError
 from autodo.results import load_runs, other_tasks
-from autodo.train.report import SELECTIONS, label_runs, summary_table
+from autodo.tasks.train.report import SELECTIONS, label_runs, summary_table
 from autodo.run_folder import DamagedRun, RunFolder
-from autodo.tasks import TASKS, read_run, task_of
+from autodo.registry import TASKS, read_run, task_of
 
 # LaTeX: a method's lambda^... as math, every other special character escaped, ± as math
 _LAMBDA = re.compile(r"lambda\^(\{[^}]*\}|\w)(?:_(\w+))?")
@@ -171,7 +171,7 @@ def held_out_note(runs):
 
 def show_task(runs, skipped, args):
     """The table (and with --figures the figure) of the runs of a task other than training."""
-    from autodo.tasks import report_module
+    from autodo.registry import report_module
 
     report = report_module(args.task)
 
@@ -206,7 +206,7 @@ def show_task(runs, skipped, args):
 
 def inspect_error(run_dir, iteration=None):
     """Why ``run_dir`` (with ``--iteration``) cannot be inspected (one line), or None."""
-    from autodo.active.task import last_iteration
+    from autodo.tasks.active_learning.task import last_iteration
 
     folder = RunFolder(run_dir)
     if not folder.finished():
@@ -240,7 +240,7 @@ def inspect_runs(args, folder):
 
 
 def draw_figures(runs, args):
-    from autodo.train import figures
+    from autodo.tasks.train import figures
 
     folder = os.path.join(args.folders[0], "figures")
     written = []

@@ -19,7 +19,7 @@ from omegaconf import OmegaConf
 
 from autodo.config import check_overrides, validate_config, with_table_signature
 from autodo.errors import UserError, one_line
-from autodo.tasks import check_task, read_run, run_task, summary_line
+from autodo.registry import check_task, read_run, run_task, summary_line
 
 CONF_DIR = Path(__file__).resolve().parent / "conf"
 log = logging.getLogger("autodo")
@@ -33,8 +33,9 @@ def fail(message, status=2):
 def run(cfg):
     """Check ``cfg``, then run its task in its run folder (nothing is run if the run is finished); return the
     folder, the run's result and whether it was finished before."""
+    from autodo.provenance import code_version_text
     from autodo.run_folder import DamagedRun, log_to, stop_logging
-    from autodo.tasks import open_run
+    from autodo.registry import open_run
 
     validate_config(cfg)  # before anything is written
     check_task(cfg, to_absolute_path(cfg.data_root))
@@ -48,6 +49,7 @@ def run(cfg):
             raise UserError(f"run folder {folder.path} is damaged: {error}; move it away to run it again") from None
     with folder.claimed():
         handler = log_to(folder)
+        log.info("code: %s; run folder %s", code_version_text(), folder.path)
         try:
             return folder, run_task(cfg, folder, to_absolute_path(cfg.data_root)), False
         except BaseException:

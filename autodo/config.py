@@ -13,7 +13,7 @@ from omegaconf import OmegaConf, open_dict
 
 from autodo.errors import UserError, joined
 from autodo.rules import OPEN_UNIT, POSITIVE, POSITIVE_INT, SHARE, check_value, is_int, is_number, one_of
-from autodo.tasks import TASKS, package
+from autodo.registry import TASKS, package
 from autodo.vocabulary import FAST_AUTOAUGMENT_TABLES
 
 OTHER_TASKS = tuple(task for task in TASKS if task != "train")  # each has its settings under its name

@@ -1,6 +1,6 @@
 """What every task's figures are drawn with (matplotlib, PNG files written atomically): panels, one colour per label,
 a mean with its ±1 std band over seeds; and a model's confusion matrix and t-SNE of its test features
-(``aggregate.py --inspect``, autodo.inspection). Each task draws its own figures from these (autodo.train.figures,
+(``aggregate.py --inspect``, autodo.inspection). Each task draws its own figures from these (autodo.tasks.train.figures,
 and the reports of the other tasks)."""
 
 import io

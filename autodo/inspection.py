@@ -1,5 +1,5 @@
 """``aggregate.py --inspect``: a finished run's final model (of an active-learning run, the model of an iteration),
-rebuilt by its task (autodo.tasks: the face's ``inspection_model``) and loaded from its folder, and what its test
+rebuilt by its task (autodo.registry: the face's ``inspection_model``) and loaded from its folder, and what its test
 features show (autodo.figures.confusion_and_tsne)."""
 
 from pathlib import Path
@@ -9,7 +9,7 @@ from omegaconf import OmegaConf
 
 from autodo.figures import confusion_and_tsne
 from autodo.run_folder import RunFolder
-from autodo.tasks import face, read_run, task_of
+from autodo.registry import face, read_run, task_of
 
 
 @torch.no_grad()

@@ -1,10 +1,10 @@
 """Finished runs of a task under one or more folders as a pandas DataFrame (one row per run, each run once), with the
-rows and tables of the task's report (autodo.tasks: the face's REPORT)."""
+rows and tables of the task's report (autodo.registry: the face's REPORT)."""
 
 import pandas as pd
 
 from autodo.run_folder import RESULT, DamagedRun
-from autodo.tasks import find_runs, report_module, task_of
+from autodo.registry import find_runs, report_module, task_of
 
 
 def load_runs(folders, task="train"):

@@ -1,7 +1,7 @@
 """The run folder: the names of its files, and how it is created, read and cleaned up.
 
 Every other module reaches a run's files through this one. It knows no task: the run's signature (autodo.identity,
-through the task registry, autodo.tasks) and the number its task's result must hold are given to it. The signature
+through the task registry, autodo.registry) and the number its task's result must hold are given to it. The signature
 ends the folder's name and is stored in its ``run.json``.
 
 | file | contents |
@@ -34,6 +34,7 @@ from pathlib import Path
 
 from autodo.errors import UserError
 from autodo.io import atomic_write_bytes, atomic_write_json, atomic_write_jsonl
+from autodo.provenance import code_version
 
 RUN_JSON = "run.json"
 CONFIG = "config.yaml"
@@ -126,7 +127,8 @@ class RunFolder:
         atomic_write_jsonl(self.metrics, rows)
 
     def write_result(self, result):
-        atomic_write_json(self.result, result)
+        """``result.json``, written last, with the version of the code that finished the run (outside identity)."""
+        atomic_write_json(self.result, {**result, "code_version": code_version()})
 
     @contextlib.contextmanager
     def claimed(self):

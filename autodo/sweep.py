@@ -19,7 +19,7 @@ from omegaconf.errors import OmegaConfBaseException
 from autodo.config import validate_config, with_table_signature
 from autodo.errors import UserError, joined, one_line
 from autodo.run_folder import DamagedRun, RunFolder
-from autodo.tasks import check_task, read_run, run_name
+from autodo.registry import check_task, read_run, run_name
 
 # what sbatch says when it refuses a job, and the launcher setting that asks for it
 SUBMISSION_SETTINGS = (
@@ -97,7 +97,7 @@ def report(sweep_dir, failures):
     """Print the failed jobs and the table of the finished runs of each task under ``sweep_dir``; exit 1 if a job
     failed."""
     from autodo.results import load_runs, other_tasks
-    from autodo.tasks import report_module
+    from autodo.registry import report_module
 
     sweep_dir = Path(sweep_dir).absolute()
     runs, skipped = load_runs([sweep_dir])

@@ -21,7 +21,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from autodo.tasks import find_runs, open_run  # noqa: E402
+from autodo.registry import find_runs, open_run  # noqa: E402
 
 METHODS = [("NONE", "NONE", "NONE"), ("RAND", "NONE", "NONE"), ("TRIVIAL", "NONE", "NONE"), ("SHA", "NONE", "HES"),
            ("SEP", "NONE", "HES"), ("SEP", "WGHT", "HES"), ("SEP", "BOTH", "HES"), ("SEP", "BOTH", "UNROLL")]

@@ -32,7 +32,7 @@ sys.path.insert(0, str(REPO))
 from reproduce import RUNS, machine, preset_seeds, write_benchmarks  # noqa: E402
 
 from autodo.figures import plt, save_figure  # noqa: E402
-from autodo.train.methods import method_slug  # noqa: E402
+from autodo.tasks.train.methods import method_slug  # noqa: E402
 from autodo.results import load_runs  # noqa: E402
 from autodo.tables import beats, mean_std_text  # noqa: E402
 

@@ -20,7 +20,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from autodo.tasks import find_runs  # noqa: E402
+from autodo.registry import find_runs  # noqa: E402
 
 DATASET = "fashion_mnist" if Path("/usr/share/datasets/fashion-mnist").is_dir() else "digits"
 COMMON = ["ir=100", "nr=0.1", "dataset.epochs=8", "dataset.hyper_start=0.25"]

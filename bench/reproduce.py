@@ -41,8 +41,8 @@ sys.path.insert(0, str(REPO))
 from autodo.io import atomic_write_bytes  # noqa: E402
 from autodo.results import load_runs  # noqa: E402
 from autodo.tables import beats, cell_name, mean_std_text, paired_difference  # noqa: E402
-from autodo.train import figures  # noqa: E402
-from autodo.train.report import label_runs, summary_table  # noqa: E402
+from autodo.tasks.train import figures  # noqa: E402
+from autodo.tasks.train.report import label_runs, summary_table  # noqa: E402
 from autodo.run_folder import DamagedRun, RunFolder  # noqa: E402
 
 # each preset's cells, with the overrides of the cell's own sweep. The clean cell keeps half of the train split
@@ -300,7 +300,7 @@ def task_benchmark(argv, script, doc, sweeps, task, section, markers):
     --skip-runs, load the finished runs of ``task``, draw its report's figure into bench/figures/ and write into
     BENCHMARKS.md, between ``markers`` (begin, end), the command, machine and compute, the lines ``section(runs)``
     and the figure."""
-    from autodo.tasks import report_module
+    from autodo.registry import report_module
 
     name = Path(script).stem
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -63,7 +63,7 @@ def write_active_learning_run(out_dir, config, accuracies):
     """A finished active-learning run of ``config`` with one model per accuracy, 100 labels apart, as if run."""
     import json
 
-    from autodo.tasks import open_run
+    from autodo.registry import open_run
 
     folder = open_run(config, out_dir)
     rows = [{"labeled": 100 * (i + 1), "test_acc": acc, "minority_acc": acc / 2, "labeled_minority_share": 5.0}
@@ -75,7 +75,7 @@ def write_active_learning_run(out_dir, config, accuracies):
 
 def run_dirs(out_dir, finished=True):
     """The run folders under ``out_dir`` (those with a result.json, or all), sorted by name."""
-    from autodo.tasks import find_runs
+    from autodo.registry import find_runs
 
     return sorted((found.folder.path for found in find_runs([out_dir]) if found.status == "finished" or not finished),
                   key=lambda path: path.name)

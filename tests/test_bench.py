@@ -10,7 +10,7 @@ import pytest
 
 from conftest import REPO, al_config, run_config, subsample_config, write_active_learning_run
 
-from autodo.tasks import open_run
+from autodo.registry import open_run
 
 
 @pytest.mark.parametrize("script, args, line", [

@@ -1,4 +1,4 @@
-"""Confident learning (autodo.train.cleaning): end to end on digits, the cleaned split, resume of the folds, identity."""
+"""Confident learning (autodo.tasks.train.cleaning): end to end on digits, the cleaned split, resume of the folds, identity."""
 
 import json
 
@@ -8,7 +8,7 @@ import torch
 from omegaconf import OmegaConf
 
 from autodo.run_folder import RunFolder
-from autodo.tasks import read_run
+from autodo.registry import read_run
 from conftest import launch, run_config, run_dirs
 from fakes import write_image_folder
 
@@ -61,7 +61,7 @@ def test_relabel_keeps_every_sample_and_sets_the_predicted_class(cleaned_runs):
 def test_the_rows_are_named_and_the_run_folder_rebuilds_the_cleaned_model(cleaned_runs):
     from autodo.inspection import final_test_features
     from autodo.results import load_runs
-    from autodo.train.report import label_runs
+    from autodo.tasks.train.report import label_runs
 
     cwd, folders = cleaned_runs
     runs, _ = load_runs([cwd / "outputs"])
@@ -78,9 +78,9 @@ def test_a_requeued_run_trains_no_fold_again_and_a_seed_mate_none(cleaned_runs, 
     import contextlib
     import time
 
-    import autodo.train.cleaning as cleaning
+    import autodo.tasks.train.cleaning as cleaning
     import autodo.model_cache as model_cache
-    from autodo.tasks import open_run
+    from autodo.registry import open_run
 
     cwd, folders = cleaned_runs
     cfg = _config(folders["remove"])
@@ -145,7 +145,7 @@ def test_a_requeued_run_trains_no_fold_again_and_a_seed_mate_none(cleaned_runs, 
 def test_the_folds_are_shared_by_the_runs_they_do_not_differ_for(tmp_path, change, shared):
     """The folds' cache is keyed by what trains them: another cell, seed, model, optimiser, budget or number of folds
     is another cross-validation; what the run does with the labels found, its method or its loader is not."""
-    from autodo.train.cleaning import folds_cache
+    from autodo.tasks.train.cleaning import folds_cache
 
     cfg = OmegaConf.create(run_config(optim={"momentum": 0.9, "weight_decay": 1e-4}, amp=False, oversplit=False,
                                       label_cleaning={"action": "remove", "folds": 3}))
@@ -172,8 +172,8 @@ def test_the_folds_are_the_same_whatever_num_workers_on_a_resizing_data_set(tmp_
 
 
 def test_the_validation_set_never_joins_the_cross_validation(cleaned_runs, tmp_path, monkeypatch):
-    import autodo.train.cleaning as cleaning
-    from autodo.tasks import open_run
+    import autodo.tasks.train.cleaning as cleaning
+    from autodo.registry import open_run
 
     cwd, folders = cleaned_runs
     cfg = _config(folders["remove"])
@@ -197,7 +197,7 @@ def test_more_folds_than_the_largest_class_is_one_line(tmp_path):
 
 
 def test_label_cleaning_is_in_a_run_s_identity_only_when_it_cleans():
-    from autodo.tasks import signature
+    from autodo.registry import signature
 
     baseline = signature(run_config())
     assert signature(run_config(label_cleaning={"action": "none", "folds": 7})) == baseline  # folders kept
@@ -230,7 +230,7 @@ def _train_labels(run_dir, action=None):
     """The labels a run trained on (or would have, with ``label_cleaning.action``) and their clean labels, rebuilt
     from its folder (data under its out_dir's)."""
     from autodo.augment.choice import Augmentation
-    from autodo.train.cleaning import read_label_issues
+    from autodo.tasks.train.cleaning import read_label_issues
     from autodo.data.pipeline import build_run_data
 
     folder = RunFolder(run_dir)
@@ -247,7 +247,7 @@ def _config(run_dir):
 
 
 def test_a_damaged_cleaning_file_is_one_line(tmp_path):
-    from autodo.train.cleaning import read_label_issues
+    from autodo.tasks.train.cleaning import read_label_issues
     from autodo.errors import UserError
 
     path = tmp_path / "cleaning.json"

@@ -9,7 +9,7 @@ import pytest
 
 from autodo.run_folder import RUN_JSON, RunFolder
 
-from autodo.tasks import read_run, run_name, signature
+from autodo.registry import read_run, run_name, signature
 
 RUNS = Path(__file__).resolve().parent.parent / "bench" / "runs"
 FOLDERS = sorted(path.parent for path in RUNS.rglob(RUN_JSON) if (path.parent / "result.json").exists())

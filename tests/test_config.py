@@ -138,7 +138,7 @@ def test_hyper_shares_out_of_range_are_one_line_errors(override, fragment):
     ("autodo_unroll", ("SEP", "BOTH", "UNROLL")), ("autodo_frozen", ("SEP", "BOTH", "NONE")),
 ])
 def test_methods_name_the_paper_rows(method, groups):
-    from autodo.train.methods import method_name
+    from autodo.tasks.train.methods import method_name
 
     cfg = composed(f"method={method}")
     assert (cfg.aug_model.name, cfg.los_model.name, cfg.hyper_opt.name) == groups
@@ -161,7 +161,7 @@ def test_explicit_groups_win_over_a_method():
     ("autodo_refit", ("SEP", "BOTH", "HES"), (False, True), "lambda^{A,W,S} + head refit on valid"),
 ])
 def test_valid_set_methods_set_their_flag_and_name_their_row(method, groups, flags, name):
-    from autodo.train.methods import method_name
+    from autodo.tasks.train.methods import method_name
 
     cfg = composed(f"method={method}")
     assert (cfg.aug_model.name, cfg.los_model.name, cfg.hyper_opt.name) == groups

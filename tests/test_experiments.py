@@ -27,7 +27,7 @@ def test_every_preset_is_tested():
 
 def test_the_active_learning_preset_sweeps_every_acquisition_on_the_biased_pool():
     """bench/active_learning.py's preset (its runs are tested in tests/test_bench.py)."""
-    from autodo.active import ACQUISITIONS
+    from autodo.tasks.active_learning import ACQUISITIONS
 
     cfg = preset("al_fashion_mnist")
     params = cfg.hydra.sweeper.params
@@ -57,7 +57,7 @@ def test_the_budget_study_holds_a_selection_part_out_and_nests_the_budgets_in_th
     from omegaconf import OmegaConf
 
     from autodo.config import validate_config
-    from autodo.tasks import signature
+    from autodo.registry import signature
 
     cfg, reproduction = preset("budget"), preset("reproduce")
     params = cfg.hydra.sweeper.params

@@ -84,9 +84,9 @@ def test_lambda_diagnostics_draw_the_seeds_mean_of_what_each_run_logs(tmp_path):
     only when its runs log the row's keys (the Baseline has no weights, but memorises)."""
     from conftest import run_config
 
-    from autodo.train.figures import lambda_diagnostics
+    from autodo.tasks.train.figures import lambda_diagnostics
     from autodo.results import load_runs
-    from autodo.tasks import open_run
+    from autodo.registry import open_run
 
     logged = {}
     for seed in (0, 1):

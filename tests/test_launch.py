@@ -34,6 +34,11 @@ def test_default_run_trains_digits_to_95_percent_and_is_not_redone(run_launch, t
     assert list((run_dir / "tb").glob("events.out.tfevents.*"))
     assert (run_dir / "checkpoint.pt").exists() and (run_dir / "config.yaml").exists()
     assert "epoch 30/30" in (run_dir / "launch.log").read_text()
+    # the code that computed it, logged at start and kept in the result (outside identity)
+    from autodo.provenance import code_version, code_version_text
+
+    assert result["code_version"] == code_version()
+    assert f"code: {code_version_text()}" in (run_dir / "launch.log").read_text()
     # files as the umask makes them (0644 under 022), so that colleagues on a shared cluster read them
     umask = os.umask(0o022)
     os.umask(umask)

@@ -113,13 +113,13 @@ def test_head_refit_replaces_the_final_test_result_with_the_refit_models(run_lau
 
 
 def test_every_method_preset_is_in_the_table_that_names_run_folders():
-    """autodo.train.methods.PRESETS says what each conf/method/ preset sets (run-folder names come from it)."""
+    """autodo.tasks.train.methods.PRESETS says what each conf/method/ preset sets (run-folder names come from it)."""
     from hydra import compose, initialize_config_dir
 
     from omegaconf import OmegaConf
 
     from autodo.config import group_options
-    from autodo.train.methods import PRESETS, method_of, method_slug
+    from autodo.tasks.train.methods import PRESETS, method_of, method_slug
     from conftest import REPO
 
     assert sorted(PRESETS) == group_options(REPO / "conf", "method")
@@ -143,7 +143,7 @@ def test_named_improvements_name_their_rows_and_folders(overrides, row, slug):
     from hydra import compose, initialize_config_dir
     from omegaconf import OmegaConf
 
-    from autodo.train.methods import method_name, method_of, method_slug
+    from autodo.tasks.train.methods import method_name, method_of, method_slug
     from conftest import REPO
 
     with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):

@@ -10,10 +10,10 @@ import sys
 import pytest
 from conftest import REPO, run_config
 
-from autodo.train.methods import method_name
+from autodo.tasks.train.methods import method_name
 from autodo.results import load_runs
-from autodo.train.report import label_runs, summary_table
-from autodo.tasks import open_run
+from autodo.tasks.train.report import label_runs, summary_table
+from autodo.registry import open_run
 
 sys.path.insert(0, str(REPO))
 import aggregate  # noqa: E402
@@ -162,7 +162,7 @@ def test_policy_runs_drawn_before_per_batch_seeds_are_not_counted(tmp_path):
     skipped, saying why; the run of this version is counted."""
     import hashlib
 
-    from autodo.tasks import identity
+    from autodo.registry import identity
 
     policy = {"aug_model": {"name": "RAND"}}
     make_run(tmp_path / "sweep", 1, 80.0, **policy)

@@ -7,7 +7,7 @@ from conftest import run_config
 
 from autodo.errors import UserError
 from autodo.run_folder import DamagedRun, RunFolder
-from autodo.tasks import find_runs, identity, open_run, run_name, signature
+from autodo.registry import find_runs, identity, open_run, run_name, signature
 
 
 config = run_config

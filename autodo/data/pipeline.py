@@ -39,7 +39,7 @@ def _compose(*transforms):
 def build_run_data(cfg, data_root, device, augmentation, label_issues=None):
     """The loaders of the run ``cfg``; ``augmentation`` (autodo.augment.choice) puts its per-image policy in the
     train loader and its colour ops in the train transform; the train labels found wrong (``label_issues``, an
-    autodo.train.cleaning.LabelIssues) are removed or relabelled as ``label_cleaning.action`` says."""
+    autodo.tasks.train.cleaning.LabelIssues) are removed or relabelled as ``label_cleaning.action`` says."""
     dataset_cfg = cfg.dataset
     train_source, test_source = load_source(dataset_cfg, data_root)
     split = load_or_build_split(train_source.labels, dataset_cfg, data_root, cfg.ir, cfg.nr, cfg.sr, cfg.seed)

@@ -1,12 +1,12 @@
-"""The acquisition functions (autodo.active.acquisition) on small problems with known answers."""
+"""The acquisition functions (autodo.tasks.active_learning.acquisition) on small problems with known answers."""
 
 import numpy as np
 import pytest
 import torch
 from scipy.stats import entropy
 
-from autodo.active import acquisition as pick
-from autodo.active.descriptors import Outputs, gradient_descriptors
+from autodo.tasks.active_learning import acquisition as pick
+from autodo.tasks.active_learning.descriptors import Outputs, gradient_descriptors
 
 
 def test_entropy_picks_the_most_uncertain_candidates():

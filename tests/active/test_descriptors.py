@@ -1,9 +1,9 @@
-"""The gradient descriptors of the active-learning task (autodo.active.descriptors) against autograd."""
+"""The gradient descriptors of the active-learning task (autodo.tasks.active_learning.descriptors) against autograd."""
 
 import torch
 import torch.nn.functional as F
 
-from autodo.active.descriptors import Outputs, gradient_descriptors, projections
+from autodo.tasks.active_learning.descriptors import Outputs, gradient_descriptors, projections
 
 
 def head_and_outputs(n=12, features=5, classes=4, seed=0):

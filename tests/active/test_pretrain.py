@@ -1,9 +1,9 @@
-"""The rotation-pretrained encoder of the active-learning task (autodo.active.pretrain)."""
+"""The rotation-pretrained encoder of the active-learning task (autodo.tasks.active_learning.pretrain)."""
 
 import torch
 from conftest import run_dirs
 
-from autodo.active.pretrain import rotated
+from autodo.tasks.active_learning.pretrain import rotated
 
 
 def test_each_image_is_turned_by_its_label_times_90_degrees():

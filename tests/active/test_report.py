@@ -1,4 +1,4 @@
-"""The active-learning table (autodo.active.report): curves averaged over seeds, and the labels to reach random's
+"""The active-learning table (autodo.tasks.active_learning.report): curves averaged over seeds, and the labels to reach random's
 final accuracy."""
 
 import math
@@ -7,7 +7,7 @@ import statistics
 import pytest
 from conftest import al_config, write_active_learning_run
 
-from autodo.active.report import labels_needed, table
+from autodo.tasks.active_learning.report import labels_needed, table
 from autodo.results import load_runs
 
 

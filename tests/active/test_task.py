@@ -1,4 +1,4 @@
-"""The active-learning task end to end (autodo.active.task through launch.py and aggregate.py): every acquisition
+"""The active-learning task end to end (autodo.tasks.active_learning.task through launch.py and aggregate.py): every acquisition
 function's run, its files and numbers, its identity, its resume after a kill, and its bad input."""
 
 import json
@@ -8,7 +8,7 @@ import sys
 import pytest
 from conftest import REPO, al_config, assert_refused, run_dirs
 
-from autodo.tasks import signature
+from autodo.registry import signature
 
 DIGITS = ["task=active_learning", "dataset=digits", "dataset.epochs=4", "ir=10", "nr=0.1",
           "active_learning.initial=40", "active_learning.budget=30", "active_learning.iterations=2", "device=cpu"]

@@ -195,7 +195,7 @@ def _result(run_dir):
 
 def test_the_dada_row_searches_caches_trains_and_is_named_by_where_its_table_came_from(run_launch, tmp_path):
     from autodo.results import load_runs
-    from autodo.train.report import summary_table
+    from autodo.tasks.train.report import summary_table
     from conftest import run_dirs
 
     run_launch(*SMALL_SEARCH, "dataset.epochs=1")
@@ -255,7 +255,7 @@ def test_a_search_leaves_the_run_s_random_stream_as_it_found_it(tmp_path):
 
     with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
         cfg = compose("config", overrides=["method=dada", "aug_model.search_epochs=1", "aug_model.search_size=64"])
-    from autodo.train.dada_table import _search_run
+    from autodo.tasks.train.dada_table import _search_run
 
     torch.manual_seed(1)
     before = torch.get_rng_state()
@@ -264,7 +264,7 @@ def test_a_search_leaves_the_run_s_random_stream_as_it_found_it(tmp_path):
 
 
 def test_the_row_names_say_where_the_table_came_from():
-    from autodo.train.methods import method_name
+    from autodo.tasks.train.methods import method_name
 
     assert method_name("DADA", "NONE", "NONE", policy="search") == "DADA (searched here)"
     assert method_name("DADA", "NONE", "NONE", policy="/tables/dada.json") == "DADA (table: dada.json)"

@@ -89,7 +89,7 @@ def _config(*overrides):
 
 
 def test_identity_reads_of_the_split_what_the_run_reads():
-    from autodo.tasks import run_name, signature
+    from autodo.registry import run_name, signature
 
     old = _config("method=autodo")
     del old["clean_split"]  # a run written before the split existed

@@ -1,11 +1,11 @@
-"""The subsample task's logistic head (autodo.subsample.logistic): its fit, its exact Hessian, and influence scores
+"""The subsample task's logistic head (autodo.tasks.subsample.logistic): its fit, its exact Hessian, and influence scores
 against leave-one-out retraining."""
 
 import torch
 import torch.nn.functional as F
 from scipy.stats import spearmanr
 
-from autodo.subsample.logistic import Standardiser, fit, hessian, influence, objective
+from autodo.tasks.subsample.logistic import Standardiser, fit, hessian, influence, objective
 
 
 def toy(n, seed, classes=3, dims=3):

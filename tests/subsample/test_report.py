@@ -1,4 +1,4 @@
-"""The subsample task's table (autodo.subsample.report) and aggregate.py's choice of task."""
+"""The subsample task's table (autodo.tasks.subsample.report) and aggregate.py's choice of task."""
 
 import statistics
 import sys
@@ -6,8 +6,8 @@ import sys
 from conftest import REPO, run_config, subsample_config
 
 from autodo.results import load_runs
-from autodo.tasks import open_run
-from autodo.subsample.report import table
+from autodo.registry import open_run
+from autodo.tasks.subsample.report import table
 
 sys.path.insert(0, str(REPO))
 import aggregate  # noqa: E402

@@ -1,4 +1,4 @@
-"""Which points the subsample task augments (autodo.subsample.selection): the budget split over the classes, and
+"""Which points the subsample task augments (autodo.tasks.subsample.selection): the budget split over the classes, and
 picks within each class."""
 
 from fractions import Fraction
@@ -7,8 +7,8 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from autodo.subsample.logistic import fit, per_point_loss
-from autodo.subsample.selection import HeadData, class_quotas, select_and_fit
+from autodo.tasks.subsample.logistic import fit, per_point_loss
+from autodo.tasks.subsample.selection import HeadData, class_quotas, select_and_fit
 
 
 def largest_remainders(take, counts):

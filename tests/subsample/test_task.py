@@ -1,4 +1,4 @@
-"""The subsample task end to end (autodo.subsample.task through launch.py): its runs, the shared feature network,
+"""The subsample task end to end (autodo.tasks.subsample.task through launch.py): its runs, the shared feature network,
 the selection it records, its identity, its bad input, and its table."""
 
 import json
@@ -9,7 +9,7 @@ import sys
 import pytest
 from conftest import REPO, assert_refused, run_config, run_dirs, subsample_config
 
-from autodo.tasks import run_name, signature
+from autodo.registry import run_name, signature
 
 DIGITS = ["task=subsample", "dataset=digits", "dataset.epochs=3", "subsample.classes=[1,7]"]
 

@@ -1,5 +1,5 @@
 """The training task's report: a row per finished run (its method, cell and numbers), the paper's table of mean ± std
-over seeds, and its figures (autodo.train.figures)."""
+over seeds, and its figures (autodo.tasks.train.figures)."""
 
 import json
 
@@ -7,8 +7,8 @@ import pandas as pd
 
 from autodo.tables import cell_name, flat_settings, mean_std_text
 from autodo.identity import identity
-from autodo.train import task
-from autodo.train.methods import improvements_of, method_name, valid_held_out
+from autodo.tasks.train import task
+from autodo.tasks.train.methods import improvements_of, method_name, valid_held_out
 
 CONFIG_COLUMNS = {
     "dataset": ("dataset", "name"), "model": ("model", "name"), "aug_model": ("aug_model", "name"),

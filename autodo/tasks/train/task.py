@@ -1,12 +1,12 @@
-"""The training task's face (autodo.tasks): what of a config a training run computes, its folder's slug, its checks,
+"""The training task's face (autodo.registry): what of a config a training run computes, its folder's slug, its checks,
 its run, its summary line and the number every finished run has."""
 
 from autodo.identity import canonical, digest
-from autodo.train.methods import learns_from_clean, lr_factors, method_of, method_slug
+from autodo.tasks.train.methods import learns_from_clean, lr_factors, method_of, method_slug
 from autodo.vocabulary import PAPER_SMOOTHING
 
 HEADLINE = "test_acc_final"
-REPORT = "autodo.train.report"  # its rows, table and figures for aggregate.py
+REPORT = "autodo.tasks.train.report"  # its rows, table and figures for aggregate.py
 
 
 def identity(config):
@@ -63,13 +63,13 @@ def former_run(stored, config, run_identity):
 def check(cfg, data_root):
     """The checks that need the data: more folds than confident learning can fill."""
     if cfg.label_cleaning.action != "none":
-        from autodo.train.cleaning import check as check_folds
+        from autodo.tasks.train.cleaning import check as check_folds
 
         check_folds(cfg, data_root)
 
 
 def run(cfg, folder, data_root):
-    from autodo.train.run import run_experiment
+    from autodo.tasks.train.run import run_experiment
 
     return run_experiment(cfg, folder, data_root)
 
@@ -87,7 +87,7 @@ def inspection_model(cfg, folder, data_root, iteration=None):
     from autodo.augment.table_file import PolicyTable, read_table
     from autodo.checkpoint import load_checkpoint
     from autodo.errors import UserError
-    from autodo.train.cleaning import read_label_issues
+    from autodo.tasks.train.cleaning import read_label_issues
     from autodo.trainer import build_run
 
     table = PolicyTable(read_table(folder.policy), str(folder.policy)) if cfg.aug_model.name == "DADA" else None

@@ -24,7 +24,7 @@ VALUES = {"accuracy": ("test_acc", "test accuracy (%)"),
 def row(found):
     """The row of a finished subsample run (autodo.run_folder.FoundRun)."""
     from autodo.identity import identity
-    from autodo.subsample import task
+    from autodo.tasks.subsample import task
 
     result, config = found.result, found.result["config"]
     everything = identity(config, task.identity)

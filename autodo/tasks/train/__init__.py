@@ -1,5 +1,5 @@
 """The training task (``task=train``, the default): AutoDO and the methods beside it. Its face is
-``autodo.train.task``; here are its settings' checks (``RULES``, ``validate``), which import no torch."""
+``autodo.tasks.train.task``; here are its settings' checks (``RULES``, ``validate``), which import no torch."""
 
 from math import comb
 

@@ -1,7 +1,7 @@
 """The subsample task, top to bottom: its data (the run's biased split, restricted to ``subsample.classes``), the
-frozen features, the selection of the points to augment (autodo.subsample.selection), then the final logistic
+frozen features, the selection of the points to augment (autodo.tasks.subsample.selection), then the final logistic
 head, or the training of the whole network with the selected points augmented (``head=network``,
-autodo.subsample.network), and its result.
+autodo.tasks.subsample.network), and its result.
 
 What its result depends on (the run's identity): the data, model and seed, and the subsample settings that matter
 to its policy. ``policy=none`` augments nothing (budget 0), ``policy=all`` everything (budget 1), and
@@ -17,13 +17,13 @@ import torch
 
 from autodo.errors import UserError
 from autodo.augment.copies import TEST, VALID, augmented_copies, copy_draws
-from autodo.subsample.logistic import Standardiser
-from autodo.subsample.selection import SCORED, HeadData, select_and_fit
+from autodo.tasks.subsample.logistic import Standardiser
+from autodo.tasks.subsample.selection import SCORED, HeadData, select_and_fit
 
 log = logging.getLogger("autodo")
 READS = ("task", "dataset", "model", "optim", "ir", "nr", "sr", "seed", "amp", "subsample")
 HEADLINE = "test_acc"  # the number every finished run has
-REPORT = "autodo.subsample.report"  # its rows, table and figure for aggregate.py
+REPORT = "autodo.tasks.subsample.report"  # its rows, table and figure for aggregate.py
 MAX_HEAD_PARAMETERS = 20_000  # influence: the exact Hessian of the head is this squared, in float64 (3.2 GB)
 
 
@@ -140,8 +140,8 @@ def run(cfg, folder, data_root):
     from autodo.augment.choice import Augmentation
     from autodo.recipes import pick_device
     from autodo.data.pipeline import build_run_data
-    from autodo.subsample.features import features, frozen_encoder
-    from autodo.subsample.network import train_network
+    from autodo.tasks.subsample.features import features, frozen_encoder
+    from autodo.tasks.subsample.network import train_network
 
     started = time.perf_counter()
     settings = cfg.subsample

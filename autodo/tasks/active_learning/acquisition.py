@@ -21,7 +21,7 @@
 import numpy as np
 import torch
 
-from autodo.active.descriptors import gradient_descriptors
+from autodo.tasks.active_learning.descriptors import gradient_descriptors
 
 
 

@@ -1,4 +1,4 @@
-"""The augmentation-subsampling task (``task=subsample``). Its face is ``autodo.subsample.task``; here are its
+"""The augmentation-subsampling task (``task=subsample``). Its face is ``autodo.tasks.subsample.task``; here are its
 settings' checks (``RULES``, ``validate``), which import no torch."""
 
 from autodo.errors import UserError

@@ -15,7 +15,9 @@ import importlib
 from autodo import identity as identities
 from autodo.run_folder import RESULT, DamagedRun, FoundRun, open_folder, run_folders
 
-TASKS = {"train": "autodo.train", "subsample": "autodo.subsample", "active_learning": "autodo.active"}
+# conf/task/<name>.yaml -> its package
+TASKS = {"train": "autodo.tasks.train", "subsample": "autodo.tasks.subsample",
+         "active_learning": "autodo.tasks.active_learning"}
 
 
 def task_of(config):

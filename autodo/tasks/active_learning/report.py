@@ -25,7 +25,7 @@ VALUES = {"accuracy": ("test_acc", "test accuracy (%)"),
 def row(found):
     """The row of a finished active-learning run (autodo.run_folder.FoundRun), its curve read from metrics.jsonl."""
     from autodo.identity import identity
-    from autodo.active import task
+    from autodo.tasks.active_learning import task
 
     result, config = found.result, found.result["config"]
     everything = identity(config, task.identity)

@@ -2,9 +2,9 @@
 ``nr`` says, are what the oracle answers); ``initial`` pool points drawn at random are labeled; then, for each of
 ``iterations`` rounds, the run's classifier is trained on the labeled points as the Baseline is (no augmentation;
 the data set's epochs, more where it takes them to make ``min_steps`` SGD steps), tested, and the acquisition
-function (autodo.active.acquisition) picks ``budget`` more points to label; the model trained on the last labeled
+function (autodo.tasks.active_learning.acquisition) picks ``budget`` more points to label; the model trained on the last labeled
 set closes the run. Each model starts from random weights, or (``init=rotation``, the seed's self-supervised start)
-from an encoder pretrained on the unlabeled pool to predict rotations (autodo.active.pretrain). ``metrics.jsonl``
+from an encoder pretrained on the unlabeled pool to predict rotations (autodo.tasks.active_learning.pretrain). ``metrics.jsonl``
 has a line per trained model.
 
 Each model's initial weights (``retrain=scratch``: every model starts afresh; ``warm``: from the previous model),
@@ -27,7 +27,7 @@ from autodo.errors import UserError
 log = logging.getLogger("autodo")
 READS = ("task", "dataset", "model", "optim", "ir", "nr", "sr", "seed", "amp", "active_learning")
 HEADLINE = "test_acc"  # the number every finished run has
-REPORT = "autodo.active.report"  # its rows, table and figure for aggregate.py
+REPORT = "autodo.tasks.active_learning.report"  # its rows, table and figure for aggregate.py
 INITIAL, TRAINING, ACQUIRING, ROTATING = 100, 101, 102, 103  # the task's random streams (autodo.augment.copies)
 
 
@@ -88,7 +88,7 @@ def run(cfg, folder, data_root):
     pool = data.train_loader.dataset
     encoder = None
     if settings.init == "rotation":
-        from autodo.active.pretrain import pretrained_encoder
+        from autodo.tasks.active_learning.pretrain import pretrained_encoder
 
         encoder = pretrained_encoder(cfg, OmegaConf.to_container(cfg, resolve=True), data, device)
     labeled, history, weights = _resume(folder)
@@ -241,7 +241,7 @@ class _Round:
             yield dataset.__getitems__(positions[start:start + self.cfg.eval_batch_size])[0]
 
     def outputs(self, dataset, positions):
-        from autodo.active.descriptors import model_outputs
+        from autodo.tasks.active_learning.descriptors import model_outputs
 
         return model_outputs(self.model, self.batches(dataset, positions), self.data.eval_transform, self.device)
 
@@ -278,13 +278,13 @@ class _Round:
 
 
 def _random(round_, budget):
-    from autodo.active.acquisition import pick_random
+    from autodo.tasks.active_learning.acquisition import pick_random
 
     return pick_random(round_.candidates, budget, round_.generator)
 
 
 def _entropy(round_, budget):
-    from autodo.active.acquisition import entropy_scores, pick_top
+    from autodo.tasks.active_learning.acquisition import entropy_scores, pick_top
 
     pool, candidates = round_.data.train_loader.dataset, round_.candidates
     scores = entropy_scores(round_.outputs(pool, candidates).probabilities)
@@ -292,7 +292,7 @@ def _entropy(round_, budget):
 
 
 def _variation_ratio(round_, budget):
-    from autodo.active.acquisition import pick_top, variation_ratio_scores
+    from autodo.tasks.active_learning.acquisition import pick_top, variation_ratio_scores
 
     pool, candidates = round_.data.train_loader.dataset, round_.candidates
     votes, _ = round_.rotated_predictions(pool, candidates)
@@ -300,7 +300,7 @@ def _variation_ratio(round_, budget):
 
 
 def _coreset(round_, budget):
-    from autodo.active.acquisition import pick_coreset
+    from autodo.tasks.active_learning.acquisition import pick_coreset
 
     pool = round_.data.train_loader.dataset
     features = round_.outputs(pool, torch.arange(len(pool))).features
@@ -308,14 +308,14 @@ def _coreset(round_, budget):
 
 
 def _projections(round_, outputs):
-    from autodo.active.descriptors import projections
+    from autodo.tasks.active_learning.descriptors import projections
 
     return projections(round_.cfg.dataset.num_classes, outputs.features.shape[1],
                        round_.cfg.active_learning.projection, round_.library_seed())
 
 
 def _badge(round_, budget):
-    from autodo.active.acquisition import pick_badge
+    from autodo.tasks.active_learning.acquisition import pick_badge
 
     pool, candidates = round_.data.train_loader.dataset, round_.candidates
     outputs = round_.outputs(pool, candidates)
@@ -323,8 +323,8 @@ def _badge(round_, budget):
 
 
 def _fisher(round_, budget):
-    from autodo.active.acquisition import pick_fisher
-    from autodo.active.descriptors import gradient_descriptors
+    from autodo.tasks.active_learning.acquisition import pick_fisher
+    from autodo.tasks.active_learning.descriptors import gradient_descriptors
 
     sets = ((round_.data.train_loader.dataset, round_.candidates),
             (round_.data.valid_loader.dataset, torch.arange(len(round_.data.valid_loader.dataset))))

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import torch
 
-from autodo.subsample.logistic import fit, influence, per_point_loss
+from autodo.tasks.subsample.logistic import fit, influence, per_point_loss
 
 log = logging.getLogger("autodo")
 SCORED = ("loss", "influence")

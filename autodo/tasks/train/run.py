@@ -12,9 +12,9 @@ from autodo.checkpoint import save_checkpoint
 from autodo.engine import evaluate, refit_head
 from autodo.metrics import summarize_run
 from autodo.recipes import pick_device
-from autodo.train.cleaning import run_label_issues
-from autodo.train.dada_table import run_table
-from autodo.train.methods import valid_held_out
+from autodo.tasks.train.cleaning import run_label_issues
+from autodo.tasks.train.dada_table import run_table
+from autodo.tasks.train.methods import valid_held_out
 from autodo.trainer import build_run, resume, train
 
 log = logging.getLogger("autodo")
@@ -68,7 +68,7 @@ def policy_search_cost(table):
 
 
 def label_cleaning_cost(cfg, folder, data_root):
-    """A confident-learning run's label issues (autodo.train.cleaning), what result.json says of them, and the time to
+    """A confident-learning run's label issues (autodo.tasks.train.cleaning), what result.json says of them, and the time to
     add to the run's setup time for them: their whole cost, once, in place of this launch's share of it (none when
     they were found before; the folds not yet done when it was requeued, or none when a seed-mate trained them,
     with the wait for it)."""

@@ -12,8 +12,8 @@ import numpy as np
 
 from autodo.figures import colour_map, draw_band, over_seeds, panel_grid, plt, save_figure
 from autodo.run_folder import METRICS, RESULT, DamagedRun, RunFolder
-from autodo.train.report import label_runs
-from autodo.train.task import HEADLINE
+from autodo.tasks.train.report import label_runs
+from autodo.tasks.train.task import HEADLINE
 
 CURVES = ("test_acc", "train_loss")  # what the learning curves draw of every epoch
 
