@@ -24,7 +24,8 @@ def code_version():
 
 
 def _git(root, *args):
-    return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=30, check=True).stdout.strip()
+    done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=30, check=True)
+    return done.stdout.strip()
 
 
 def code_version_text():

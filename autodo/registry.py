@@ -2,9 +2,10 @@
 task gives through it. Each package's ``task`` module is the task's face: ``identity`` (what of a config its result
 depends on), ``slug`` (the middle of its folder's name), ``check`` (what needs the data, before anything is
 written), ``run``, ``summary_line``, ``HEADLINE`` (the number every finished run has), ``REPORT`` (the module that
-gives aggregate.py its rows, table and figure) and ``inspection_model`` (``aggregate.py --inspect``); the package
-itself holds ``RULES``, its settings' checks (autodo.config), without importing torch. A new task is one package,
-one yaml in ``conf/task`` and one line here.
+gives aggregate.py a run's ``row``, the rows' ``frame``, the ``table`` of one of its ``VALUES``, what its
+``COLUMNS`` are, and its ``FIGURE``, drawn by ``figure``) and ``inspection_model`` (``aggregate.py --inspect``);
+the package itself holds ``RULES`` and ``validate``, its settings' checks (autodo.config), without importing torch.
+A new task is one package under autodo/tasks/, one yaml in ``conf/task`` and one line in ``TASKS``.
 
 On top of the faces, a run of any task: its signature and folder name (autodo.identity, autodo.run_folder),
 opening its folder, and reading finished runs back.
@@ -55,8 +56,9 @@ def run_name(config):
     """The folder name: data set, cell, the task's slug (the method of a training run) and seed to read, then the
     signature's first 8 digits."""
     sr = "" if config["sr"] == 1 else f"-sr{config['sr']:g}"
-    return (f"{config['dataset']['name']}-ir{config['ir']:g}-nr{config['nr']:g}{sr}-{face(task_of(config)).slug(config)}"
-            f"-seed{config['seed']}-{signature(config)[:8]}")
+    slug = face(task_of(config)).slug(config)
+    return (f"{config['dataset']['name']}-ir{config['ir']:g}-nr{config['nr']:g}{sr}-{slug}-seed{config['seed']}-"
+            f"{signature(config)[:8]}")
 
 
 def open_run(config, out_dir, launched_as=()):

@@ -1,8 +1,8 @@
-"""A training run's parts, built from its config in one place (data, classifier, optimiser, loss model, augmentation
-and hyper optimiser), and its epochs: resumed from its checkpoint, then a hyper pass, a training epoch, evaluation, a
-checkpoint and a metrics line each. The training task (autodo.tasks.train) and the subsample task's network head both train
-through it, and ``aggregate.py --inspect`` rebuilds the parts, so a checkpoint always loads into the parts that wrote
-it."""
+"""A training run's parts, built from its config in one place (data, classifier, optimiser, loss model, augmentation and
+hyper optimiser), and its epochs: resumed from its checkpoint, then a hyper pass, a training epoch, evaluation, a
+checkpoint and a metrics line each. The training task (autodo.tasks.train) and the subsample task's network head both
+train through it, and ``aggregate.py --inspect`` rebuilds the parts, so a checkpoint always loads into the parts that
+wrote it."""
 
 import logging
 import time
@@ -54,7 +54,8 @@ class RunParts:
 def build_run(cfg, data_root, table=None, label_issues=None):
     """Every part of the run ``cfg``, at its start values, on its device; ``aug_model=DADA`` applies ``table``
     (an autodo.augment.table_file.PolicyTable: autodo.tasks.train.dada_table gives the run's own); a run with
-    ``label_cleaning`` trains without (or relabels) the train labels of ``label_issues`` (autodo.tasks.train.cleaning)."""
+    ``label_cleaning`` trains without (or relabels) the train labels of ``label_issues``
+    (autodo.tasks.train.cleaning)."""
     device = pick_device(cfg.device)
     torch.manual_seed(cfg.seed)
     augmentation = build_augmentation(cfg.aug_model, cfg.dataset, table)

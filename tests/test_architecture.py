@@ -45,3 +45,13 @@ def test_no_module_is_in_an_import_cycle():
     cycles = [(module, other) for module in graph.modules for other in graph.find_modules_directly_imported_by(module)
               if graph.chain_exists(importer=other, imported=module)]
     assert cycles == []
+
+
+@pytest.mark.parametrize("args", [["ir=abc"], ["-m", "ir=1,10", "seed=abc"], ["task=subsample", "subsample.l2=0"]])
+def test_checking_a_command_line_imports_no_torch(args):
+    """Bad input is refused before anything heavy loads: config.py and each task's rules import no torch."""
+    proc = subprocess.run([sys.executable, "-X", "importtime", str(REPO / "launch.py"), *args], cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and proc.stderr.splitlines()[-1].startswith("error: ")
+    imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+    assert "autodo.config" in imported and not {"torch", "torchvision"} & imported

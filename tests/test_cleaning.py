@@ -1,4 +1,5 @@
-"""Confident learning (autodo.tasks.train.cleaning): end to end on digits, the cleaned split, resume of the folds, identity."""
+"""Confident learning (autodo.tasks.train.cleaning): end to end on digits, the cleaned split, resume of the folds,
+identity."""
 
 import json
 

@@ -1,7 +1,6 @@
 from pathlib import Path
 
 import pytest
-from omegaconf import OmegaConf
 
 from autodo.config import check_overrides, validate_config
 from autodo.errors import UserError

@@ -121,8 +121,8 @@ def test_help_lists_the_groups_and_their_options(run_launch):
                   "autodo_refit, autodo_sha, autodo_unroll, autodo_valid, baseline, class_balanced, confident_learning, "
                   "confident_learning_la, confident_relabel, dada, faa, head_refit, logit_adjusted, raa, train_on_valid, train_on_valid_la, "
                   "trivial",
-                  "experiment: al_fashion_mnist, digits_demo, paper_cifar10, paper_cifar100, paper_imagenet, paper_svhn, "
-                  "reproduce, reproduce_8epochs",
+                  "experiment: al_fashion_mnist, budget, digits_demo, paper_cifar10, paper_cifar100, paper_imagenet, "
+                  "paper_svhn, reproduce, reproduce_8epochs",
                   "hyper_opt: HES, NONE, UNROLL", "model: resnet18, small_cnn", "task: active_learning, subsample, train"):
         assert group in out
 

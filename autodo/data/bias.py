@@ -145,8 +145,9 @@ def with_valid_in_train(split, clean_labels):
 
 
 def with_labels_cleaned(split, positions, predicted, action):
-    """The confident-learning baseline (autodo.tasks.train.cleaning): the train samples at ``positions`` (in the train subset)
-    dropped (``remove``) or given the ``predicted`` labels (``relabel``); ``relabelled`` still marks the noise."""
+    """The confident-learning baseline (autodo.tasks.train.cleaning): the train samples at ``positions`` (in the train
+    subset) dropped (``remove``) or given the ``predicted`` labels (``relabel``); ``relabelled`` still marks the
+    noise."""
     if action == "relabel":
         labels = split.train_labels.clone()
         labels[positions] = predicted

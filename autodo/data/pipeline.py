@@ -4,8 +4,9 @@ from dataclasses import dataclass
 
 import torch
 
-from autodo.data.bias import (load_or_build_split, split_record, with_clean_split, with_labels_cleaned,
-                              with_valid_in_train, without_split)
+from autodo.augment.choice import Augmentation
+from autodo.data.bias import (build_biased_split, load_or_build_split, split_record, with_clean_split,
+                              with_labels_cleaned, with_valid_in_train, without_split)
 from autodo.data.datasets import LabelledSubset, make_loader
 from autodo.data.sources import load_source
 from autodo.data.transforms import BatchTransform, build_item_transforms, build_train_transform
@@ -98,3 +99,23 @@ def build_run_data(cfg, data_root, device, augmentation, label_issues=None):
         clean_train_labels=clean[split.train_indices],
         record=split_record(split, clean, dataset_cfg.num_classes),
     )
+
+
+def planned_split(cfg, data_root):
+    """The run's biased split as the checks see it, before anything is written: built, not read from or written to
+    the split cache (the ``oversplit`` ablation applied)."""
+    train_source, _ = load_source(cfg.dataset, data_root)
+    split = build_biased_split(train_source.labels, cfg.dataset.num_classes, cfg.dataset.valid_size, cfg.ir, cfg.nr,
+                               cfg.sr, cfg.seed)
+    return without_split(split, train_source.labels) if cfg.oversplit else split
+
+
+def unaugmented_run_data(cfg, data_root, device, standard_augmentation=False):
+    """The run's data with no learned or fixed augmentation, its batch transforms on ``device``; the train images as
+    the validation images are (no random resizing either), unless ``standard_augmentation`` keeps the data set's."""
+    data = build_run_data(cfg, data_root, device, Augmentation("NONE"))
+    if not standard_augmentation:
+        data.train_loader.dataset.transform = data.valid_loader.dataset.transform
+    data.train_transform.to(device)
+    data.eval_transform.to(device)
+    return data

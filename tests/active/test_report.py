@@ -1,5 +1,5 @@
-"""The active-learning table (autodo.tasks.active_learning.report): curves averaged over seeds, and the labels to reach random's
-final accuracy."""
+"""The active-learning table (autodo.tasks.active_learning.report): curves averaged over seeds, and the labels to reach
+random's final accuracy."""
 
 import math
 import statistics

@@ -1,5 +1,5 @@
-"""The active-learning task end to end (autodo.tasks.active_learning.task through launch.py and aggregate.py): every acquisition
-function's run, its files and numbers, its identity, its resume after a kill, and its bad input."""
+"""The active-learning task end to end (autodo.tasks.active_learning.task through launch.py and aggregate.py): every
+acquisition function's run, its files and numbers, its identity, its resume after a kill, and its bad input."""
 
 import json
 import random

@@ -1,5 +1,5 @@
-"""The subsample task's logistic head (autodo.tasks.subsample.logistic): its fit, its exact Hessian, and influence scores
-against leave-one-out retraining."""
+"""The subsample task's logistic head (autodo.tasks.subsample.logistic): its fit, its exact Hessian, and influence
+scores against leave-one-out retraining."""
 
 import torch
 import torch.nn.functional as F

@@ -1,5 +1,5 @@
-"""The active-learning task (``task=active_learning``). Its face is ``autodo.tasks.active_learning.task``; here are its settings'
-checks (``RULES``, ``validate``), which import no torch."""
+"""The active-learning task (``task=active_learning``). Its face is ``autodo.tasks.active_learning.task``; here are its
+settings' checks (``RULES``, ``validate``), which import no torch."""
 
 from autodo.rules import at_least, is_int, one_of
 

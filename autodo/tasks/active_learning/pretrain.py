@@ -18,9 +18,9 @@ ROTATIONS = 4
 PRETRAINING = 104  # its random stream (autodo.augment.copies)
 
 
-def pretrained_encoder(cfg, config, data, device):
+def pretrained_encoder(cfg, config, data, device, data_root):
     """The encoder weights (a state dict) pretrained by rotation prediction on the pool of ``data``
-    (autodo.data.pipeline.RunData), from the cache or trained now."""
+    (autodo.data.pipeline.RunData), from the cache under ``data_root`` or trained now."""
     from autodo.models import build_classifier
 
     def train():
@@ -31,7 +31,7 @@ def pretrained_encoder(cfg, config, data, device):
         _train(cfg, model, data, device, generator)
         return {"train_time_s": time.perf_counter() - started, "encoder": model.encoder.state_dict()}
 
-    saved, cached = load_or_train(cache_path(config, ENCODER_KEYS, "rotation", cfg.data_root),
+    saved, cached = load_or_train(cache_path(config, ENCODER_KEYS, "rotation", data_root),
                                   cache_identity(config, ENCODER_KEYS), train)
     log.info("rotation-pretrained encoder %s", "cached" if cached else f"trained in {saved['train_time_s']:.0f} s")
     return saved["encoder"]

@@ -1,11 +1,11 @@
 """The active_learning task, top to bottom: the run's biased train split is the unlabeled pool (its labels, noisy where
 ``nr`` says, are what the oracle answers); ``initial`` pool points drawn at random are labeled; then, for each of
-``iterations`` rounds, the run's classifier is trained on the labeled points as the Baseline is (no augmentation;
-the data set's epochs, more where it takes them to make ``min_steps`` SGD steps), tested, and the acquisition
-function (autodo.tasks.active_learning.acquisition) picks ``budget`` more points to label; the model trained on the last labeled
-set closes the run. Each model starts from random weights, or (``init=rotation``, the seed's self-supervised start)
-from an encoder pretrained on the unlabeled pool to predict rotations (autodo.tasks.active_learning.pretrain). ``metrics.jsonl``
-has a line per trained model.
+``iterations`` rounds, the run's classifier is trained on the labeled points as the Baseline is (no augmentation; the
+data set's epochs, more where it takes them to make ``min_steps`` SGD steps), tested, and the acquisition function
+(autodo.tasks.active_learning.acquisition) picks ``budget`` more points to label; the model trained on the last labeled
+set closes the run. Each model starts from random weights, or (``init=rotation``, the seed's self-supervised start) from
+an encoder pretrained on the unlabeled pool to predict rotations (autodo.tasks.active_learning.pretrain).
+``metrics.jsonl`` has a line per trained model.
 
 Each model's initial weights (``retrain=scratch``: every model starts afresh; ``warm``: from the previous model),
 its training's batches and the acquisition's random draws come from streams named by the seed and the iteration, and
@@ -61,13 +61,10 @@ def summary_line(result):
 
 def check(cfg, data_root):
     """Before anything is written: the labels the run asks for must fit in its pool."""
-    from autodo.data.bias import build_biased_split
-    from autodo.data.sources import load_source
+    from autodo.data.pipeline import planned_split
 
     settings = cfg.active_learning
-    train_source, _ = load_source(cfg.dataset, data_root)
-    pool = len(build_biased_split(train_source.labels, cfg.dataset.num_classes, cfg.dataset.valid_size, cfg.ir,
-                                  cfg.nr, cfg.sr, cfg.seed).train_labels)
+    pool = len(planned_split(cfg, data_root).train_labels)
     wanted = settings.initial + settings.iterations * settings.budget
     if wanted > pool:
         raise UserError(f"active_learning.budget={settings.budget} is not allowed here: initial + iterations x "
@@ -90,7 +87,7 @@ def run(cfg, folder, data_root):
     if settings.init == "rotation":
         from autodo.tasks.active_learning.pretrain import pretrained_encoder
 
-        encoder = pretrained_encoder(cfg, OmegaConf.to_container(cfg, resolve=True), data, device)
+        encoder = pretrained_encoder(cfg, OmegaConf.to_container(cfg, resolve=True), data, device, data_root)
     labeled, history, weights = _resume(folder)
     if labeled is None:
         labeled = torch.randperm(len(pool), generator=stream_generator(cfg.seed, INITIAL))[:settings.initial]
@@ -132,15 +129,11 @@ def last_iteration(result):
 
 def _pool_data(cfg, data_root):
     """The run's data without augmentation (the pool's images as the validation set's) and its device."""
-    from autodo.augment.choice import Augmentation
+    from autodo.data.pipeline import unaugmented_run_data
     from autodo.recipes import pick_device
-    from autodo.data.pipeline import build_run_data
 
     device = pick_device(cfg.device)
-    data = build_run_data(cfg, data_root, device, Augmentation("NONE"))
-    data.train_loader.dataset.transform = data.valid_loader.dataset.transform
-    data.eval_transform.to(device)
-    return data, device
+    return unaugmented_run_data(cfg, data_root, device), device
 
 
 def inspection_model(cfg, folder, data_root, iteration=None):

@@ -18,8 +18,9 @@ log = logging.getLogger("autodo")
 NETWORK_KEYS = ("dataset", "model", "optim", "ir", "nr", "sr", "seed", "amp")
 
 
-def frozen_encoder(cfg, config, data, device):
-    """The frozen encoder of the run (``cfg`` its config, ``config`` the same as a plain dict), trained on
+def frozen_encoder(cfg, config, data, device, data_root):
+    """The frozen encoder of the run (``cfg`` its config, ``config`` the same as a plain dict; cached under
+    ``data_root``, the run's), trained on
     ``data`` (autodo.data.pipeline.RunData without augmentation) when not cached; returns it with its training
     time (the time it took when it was trained, whoever trained it) and whether it was cached."""
     from autodo.models import build_classifier
@@ -31,7 +32,7 @@ def frozen_encoder(cfg, config, data, device):
         train_time = _train(cfg, model, data, device)
         return {"train_time_s": train_time, "model": model.state_dict()}
 
-    saved, cached = load_or_train(cache_path(config, NETWORK_KEYS, "features", cfg.data_root),
+    saved, cached = load_or_train(cache_path(config, NETWORK_KEYS, "features", data_root),
                                   cache_identity(config, NETWORK_KEYS), train)
     model.load_state_dict(saved["model"])
     model.eval().requires_grad_(False)

@@ -80,22 +80,14 @@ def check(cfg, data_root):
 
 # ============ data ============
 
-def _split(cfg, data_root):
-    """The run's biased split, built (not read from or written to the cache: nothing is written before the checks)."""
-    from autodo.data.bias import build_biased_split
-    from autodo.data.sources import load_source
-
-    train_source, _ = load_source(cfg.dataset, data_root)
-    return build_biased_split(train_source.labels, cfg.dataset.num_classes, cfg.dataset.valid_size, cfg.ir, cfg.nr,
-                              cfg.sr, cfg.seed)
-
-
 def _in_classes(labels, classes):
     return torch.ones(len(labels), dtype=torch.bool) if classes is None else torch.isin(labels, torch.tensor(classes))
 
 
 def _train_positions(cfg, data_root):
-    return torch.nonzero(_in_classes(_split(cfg, data_root).train_labels, cfg.subsample.classes)).flatten()
+    from autodo.data.pipeline import planned_split
+
+    return torch.nonzero(_in_classes(planned_split(cfg, data_root).train_labels, cfg.subsample.classes)).flatten()
 
 
 @dataclass
@@ -137,20 +129,18 @@ def run(cfg, folder, data_root):
     """Run the subsample task ``cfg`` in its run folder ``folder``; return the contents of its ``result.json``."""
     from omegaconf import OmegaConf
 
-    from autodo.augment.choice import Augmentation
+    from autodo.data.pipeline import unaugmented_run_data
     from autodo.recipes import pick_device
-    from autodo.data.pipeline import build_run_data
     from autodo.tasks.subsample.features import features, frozen_encoder
     from autodo.tasks.subsample.network import train_network
 
     started = time.perf_counter()
     settings = cfg.subsample
     device = pick_device(cfg.device)
-    data = build_run_data(cfg, data_root, device, Augmentation("NONE"))
-    data.train_loader.dataset.transform = data.valid_loader.dataset.transform  # no random resizing (ImageNet) either
-    data.eval_transform.to(device)
+    data = unaugmented_run_data(cfg, data_root, device)
     folder.write_split(data.record)
-    encoder, network_time, cached = frozen_encoder(cfg, OmegaConf.to_container(cfg, resolve=True), data, device)
+    encoder, network_time, cached = frozen_encoder(cfg, OmegaConf.to_container(cfg, resolve=True), data, device,
+                                                   data_root)
 
     features_started = time.perf_counter()
     train, valid, test = _class_sets(data, settings.classes, cfg.dataset.num_classes)

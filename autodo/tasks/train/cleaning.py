@@ -98,23 +98,14 @@ def _cleaning_data(cfg, data_root, build=True):
     the split cache) only the train subset's labels."""
     from omegaconf import OmegaConf
 
-    from autodo.augment.choice import Augmentation
+    from autodo.data.pipeline import planned_split, unaugmented_run_data
     from autodo.recipes import pick_device
-    from autodo.data.bias import build_biased_split, without_split
-    from autodo.data.pipeline import build_run_data
-    from autodo.data.sources import load_source
 
     cfg = OmegaConf.merge(cfg, {"train_on_valid": False})
     if not build:
-        source, _ = load_source(cfg.dataset, data_root)
-        split = build_biased_split(source.labels, cfg.dataset.num_classes, cfg.dataset.valid_size, cfg.ir, cfg.nr,
-                                   cfg.sr, cfg.seed)
-        return (without_split(split, source.labels) if cfg.oversplit else split).train_labels
+        return planned_split(cfg, data_root).train_labels
     device = pick_device(cfg.device)
-    data = build_run_data(cfg, data_root, device, Augmentation("NONE"))
-    data.train_transform.to(device)
-    data.eval_transform.to(device)
-    return data, device
+    return unaugmented_run_data(cfg, data_root, device, standard_augmentation=True), device
 
 
 # the settings the folds' models are trained with (their cache's key, with the number of folds): the data, the

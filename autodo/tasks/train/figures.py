@@ -10,7 +10,7 @@
 
 import numpy as np
 
-from autodo.figures import colour_map, draw_band, over_seeds, panel_grid, plt, save_figure
+from autodo.figures import colour_map, draw_band, over_seeds, panel_grid, save_figure
 from autodo.run_folder import METRICS, RESULT, DamagedRun, RunFolder
 from autodo.tasks.train.report import label_runs
 from autodo.tasks.train.task import HEADLINE

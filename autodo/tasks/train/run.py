@@ -68,9 +68,9 @@ def policy_search_cost(table):
 
 
 def label_cleaning_cost(cfg, folder, data_root):
-    """A confident-learning run's label issues (autodo.tasks.train.cleaning), what result.json says of them, and the time to
-    add to the run's setup time for them: their whole cost, once, in place of this launch's share of it (none when
-    they were found before; the folds not yet done when it was requeued, or none when a seed-mate trained them,
+    """A confident-learning run's label issues (autodo.tasks.train.cleaning), what result.json says of them, and the
+    time to add to the run's setup time for them: their whole cost, once, in place of this launch's share of it (none
+    when they were found before; the folds not yet done when it was requeued, or none when a seed-mate trained them,
     with the wait for it)."""
     if cfg.label_cleaning.action == "none":
         return {}, None, 0.0
