@@ -29,7 +29,7 @@ from autodo.errors import UserError
 from autodo.results import load_runs, other_tasks
 from autodo.tasks.train.report import SELECTIONS, label_runs, summary_table
 from autodo.run_folder import DamagedRun, RunFolder
-from autodo.registry import TASKS, read_run, task_of
+from autodo.registry import TASKS, face, read_run, task_of
 
 # LaTeX: a method's lambda^... as math, every other special character escaped, ± as math
 _LAMBDA = re.compile(r"lambda\^(\{[^}]*\}|\w)(?:_(\w+))?")
@@ -206,8 +206,6 @@ def show_task(runs, skipped, args):
 
 def inspect_error(run_dir, iteration=None):
     """Why ``run_dir`` (with ``--iteration``) cannot be inspected (one line), or None."""
-    from autodo.tasks.active_learning.task import last_iteration
-
     folder = RunFolder(run_dir)
     if not folder.finished():
         return f"--inspect {run_dir!r} is not a finished run folder (no {folder.result.name})"
@@ -215,20 +213,7 @@ def inspect_error(run_dir, iteration=None):
         result = read_run(folder)
     except DamagedRun as error:
         return f"--inspect {run_dir!r}: {error}"
-    task = task_of(result["config"])
-    if task == "active_learning":
-        last = last_iteration(result)
-        if iteration is not None and not 0 <= iteration <= last:
-            return f"--iteration {iteration} is not allowed for {run_dir!r}: its iterations are 0 .. {last}"
-        model = folder.model(last if iteration is None else iteration)
-        return None if model.exists() else f"--inspect {run_dir!r} has no {model.relative_to(folder.path)}"
-    if iteration is not None:
-        return f"--iteration is for active-learning runs: {run_dir!r} is a task={task} run"
-    if task != "train":
-        return f"--inspect {run_dir!r}: a task={task} run has no model to inspect"
-    if not folder.checkpoint.exists():
-        return f"--inspect {run_dir!r} has no {folder.checkpoint.name} (the run's final model)"
-    return None
+    return face(task_of(result["config"])).inspect_error(run_dir, folder, result, iteration)
 
 
 def inspect_runs(args, folder):

@@ -44,10 +44,6 @@ METRICS = "metrics.jsonl"
 CHECKPOINT = "checkpoint.pt"
 TENSORBOARD = "tb"
 RESULT = "result.json"
-POLICY = "policy.json"  # aug_model=DADA: the table applied
-CLEANING = "cleaning.json"  # label_cleaning: the train labels found wrong
-SELECTION = "selection.json"  # task=subsample: the points augmented, their scores and rounds
-MODELS = "models"  # task=active_learning: the weights of the model of each iteration
 LOCK = ".lock"  # held by the process that trains the run
 LEGACY_CONFIG = ".hydra/config.yaml"  # run folders written before run.json existed
 
@@ -83,10 +79,6 @@ class RunFolder:
     def checkpoint(self):
         return self.path / CHECKPOINT
 
-    def model(self, iteration):
-        """The weights of the model an active-learning run trained in ``iteration``."""
-        return self.path / MODELS / f"iteration{iteration}.pt"
-
     @property
     def tensorboard(self):
         return self.path / TENSORBOARD
@@ -106,22 +98,12 @@ class RunFolder:
     def write_split(self, record):
         atomic_write_json(self.path / SPLIT, record)
 
-    @property
-    def policy(self):
-        return self.path / POLICY
+    def file(self, name):
+        """A file a task keeps in the folder besides the common ones (its name is the task's)."""
+        return self.path / name
 
-    def write_policy(self, record):
-        atomic_write_json(self.policy, record)
-
-    @property
-    def cleaning(self):
-        return self.path / CLEANING
-
-    def write_cleaning(self, record):
-        atomic_write_json(self.cleaning, record)
-
-    def write_selection(self, record):
-        atomic_write_json(self.path / SELECTION, record)
+    def write_json(self, name, record):
+        atomic_write_json(self.file(name), record)
 
     def write_metrics(self, rows):
         atomic_write_jsonl(self.metrics, rows)
@@ -175,12 +157,12 @@ class RunFolder:
                 raise DamagedRun(f"{RESULT}: {key}={value!r} is not a number")
         return result
 
-    def read_selection(self):
-        """``selection.json`` (task=subsample) as a dict."""
+    def read_json(self, name):
+        """A JSON file a task keeps in the folder (``file(name)``), as it was written."""
         try:
-            return json.loads((self.path / SELECTION).read_text())
+            return json.loads(self.file(name).read_text())
         except (OSError, ValueError) as error:
-            raise DamagedRun(f"{SELECTION} is unreadable ({type(error).__name__})") from None
+            raise DamagedRun(f"{name} is unreadable ({type(error).__name__})") from None
 
     def read_metrics(self):
         """The per-epoch rows of ``metrics.jsonl``."""

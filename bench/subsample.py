@@ -92,12 +92,13 @@ def concentration_table(runs, budget=0.1):
     import pandas as pd
 
     from autodo.run_folder import RunFolder
+    from autodo.tasks.subsample.task import SELECTION
 
     runs = report.label_subsample_runs(runs[runs["cell"].str.contains("sr 0.1") & (runs["classes"] == "all")
                                             & (runs["budget"] == budget)])
     rows = []
     for _, run in runs.iterrows():
-        labels = pd.Series(RunFolder(run["run_dir"]).read_selection()["given_label"])
+        labels = pd.Series(RunFolder(run["run_dir"]).read_json(SELECTION)["given_label"])
         shares = labels.value_counts(normalize=True)
         rows.append({"policy": run["policy_name"], "top two classes (%)": 100 * shares.iloc[:2].sum(),
                      "T-shirt, pullover, coat, shirt (%)": 100 * labels.isin([0, 2, 4, 6]).mean(),

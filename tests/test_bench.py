@@ -194,7 +194,7 @@ def test_subsample_benchmark_checks_the_seeds_claims_and_rewrites_only_its_secti
         if "head" in settings:  # the biased cell
             config.update(ir=100, nr=0.1, sr=1.0)
         folder = open_run(config, tmp_path / "runs")
-        folder.write_selection({"given_label": [0, 0, 2, 2, 4, 6] if policy == "loss" else list(range(10))})
+        folder.write_json("selection.json", {"given_label": [0, 0, 2, 2, 4, 6] if policy == "loss" else list(range(10))})
         folder.write_result({
             "config": config, "test_acc": acc + seed, "test_acc_clean": 90.0, "minority_acc": 50.0,
             "augmented_share": {"none": 0, "all": 1}.get(policy, budget), "augmented_wrong_share": 0.3,

@@ -111,15 +111,15 @@ def test_a_requeued_run_trains_no_fold_again_and_a_seed_mate_none(cleaned_runs, 
     with pytest.raises(KeyboardInterrupt):
         cleaning.run_label_issues(cfg, requeued, data)
     saved = torch.load(cached_folds(data))
-    assert not requeued.cleaning.exists() and saved["done"] == [0, 1]
+    assert not requeued.file(cleaning.CLEANING).exists() and saved["done"] == [0, 1]
     torch.save({**saved, "time_s": 1000.0}, cached_folds(data))  # as if the first launch's two folds took that long
     monkeypatch.setattr(cleaning, "_fold_probabilities", fold_probabilities)
     issues = cleaning.run_label_issues(cfg, requeued, data)
     assert trained == [0, 1, 2]
     assert torch.equal(torch.load(cached_folds(data))["probabilities"],
                        torch.load(cached_folds(whole_data))["probabilities"])
-    assert issues.positions.tolist() == json.loads(requeued.cleaning.read_text())["positions"] == []  # all trusted
-    assert 1000 < issues.time_s < 1000 + json.loads(whole.cleaning.read_text())["time_s"] + 60
+    assert issues.positions.tolist() == json.loads(requeued.file(cleaning.CLEANING).read_text())["positions"] == []  # all trusted
+    assert 1000 < issues.time_s < 1000 + json.loads(whole.file(cleaning.CLEANING).read_text())["time_s"] + 60
     trained.clear()
     assert cleaning.run_label_issues(cfg, requeued, data).positions.tolist() == [] and trained == []
 
@@ -231,11 +231,11 @@ def _train_labels(run_dir, action=None):
     """The labels a run trained on (or would have, with ``label_cleaning.action``) and their clean labels, rebuilt
     from its folder (data under its out_dir's)."""
     from autodo.augment.choice import Augmentation
-    from autodo.tasks.train.cleaning import read_label_issues
     from autodo.data.pipeline import build_run_data
+    from autodo.tasks.train.cleaning import CLEANING, read_label_issues
 
     folder = RunFolder(run_dir)
-    issues = read_label_issues(folder.cleaning) if folder.cleaning.exists() else None
+    issues = read_label_issues(folder.file(CLEANING)) if folder.file(CLEANING).exists() else None
     cfg = _config(run_dir)
     if action is not None:
         cfg.label_cleaning.action = action

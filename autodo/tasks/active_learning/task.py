@@ -27,6 +27,7 @@ from autodo.errors import UserError
 log = logging.getLogger("autodo")
 READS = ("task", "dataset", "model", "optim", "ir", "nr", "sr", "seed", "amp", "active_learning")
 HEADLINE = "test_acc"  # the number every finished run has
+MODELS = "models"  # the run folder's folder of each iteration's model weights
 REPORT = "autodo.tasks.active_learning.report"  # its rows, table and figure for aggregate.py
 INITIAL, TRAINING, ACQUIRING, ROTATING = 100, 101, 102, 103  # the task's random streams (autodo.augment.copies)
 
@@ -136,6 +137,21 @@ def _pool_data(cfg, data_root):
     return unaugmented_run_data(cfg, data_root, device), device
 
 
+def inspect_error(run_dir, folder, result, iteration):
+    """Why the model of ``iteration`` (default: the last) of the finished run ``run_dir`` cannot be inspected, or
+    None."""
+    last = last_iteration(result)
+    if iteration is not None and not 0 <= iteration <= last:
+        return f"--iteration {iteration} is not allowed for {run_dir!r}: its iterations are 0 .. {last}"
+    model = model_file(folder, last if iteration is None else iteration)
+    return None if model.exists() else f"--inspect {run_dir!r} has no {model.relative_to(folder.path)}"
+
+
+def model_file(folder, iteration):
+    """The weights of the model the run trained in ``iteration``, in its folder's ``models/``."""
+    return folder.file(MODELS) / f"iteration{iteration}.pt"
+
+
 def inspection_model(cfg, folder, data_root, iteration=None):
     """The model the run ``cfg`` trained in ``iteration`` (default: its last), with the run's data and device."""
     from autodo.models import build_classifier
@@ -143,7 +159,7 @@ def inspection_model(cfg, folder, data_root, iteration=None):
     data, device = _pool_data(cfg, data_root)
     model = build_classifier(cfg.model, cfg.dataset.in_channels, cfg.dataset.num_classes).to(device)
     iteration = cfg.active_learning.iterations if iteration is None else iteration
-    model.load_state_dict(torch.load(folder.model(iteration), map_location=device, weights_only=True))
+    model.load_state_dict(torch.load(model_file(folder, iteration), map_location=device, weights_only=True))
     return model, data, device
 
 
@@ -165,8 +181,8 @@ def _resume(folder):
 def _save(folder, model, labeled, history, iteration):
     from autodo.io import atomic_torch_save
 
-    folder.model(iteration).parent.mkdir(exist_ok=True)
-    atomic_torch_save(folder.model(iteration), model.state_dict())  # for aggregate.py --inspect --iteration
+    model_file(folder, iteration).parent.mkdir(exist_ok=True)
+    atomic_torch_save(model_file(folder, iteration), model.state_dict())  # for aggregate.py --inspect --iteration
     atomic_torch_save(folder.checkpoint, {"model": model.state_dict(), "labeled": labeled, "history": history})
     folder.write_metrics(history)
 

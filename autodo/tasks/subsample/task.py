@@ -24,6 +24,7 @@ log = logging.getLogger("autodo")
 READS = ("task", "dataset", "model", "optim", "ir", "nr", "sr", "seed", "amp", "subsample")
 HEADLINE = "test_acc"  # the number every finished run has
 REPORT = "autodo.tasks.subsample.report"  # its rows, table and figure for aggregate.py
+SELECTION = "selection.json"  # the run folder's file of the points augmented, their scores and rounds
 MAX_HEAD_PARAMETERS = 20_000  # influence: the exact Hessian of the head is this squared, in float64 (3.2 GB)
 
 
@@ -56,6 +57,17 @@ def summary_line(result):
     minority = f" (minority {result['minority_acc']:.2f}%)" if "minority_acc" in result else ""
     return (f"test accuracy {result['test_acc']:.2f}% with {result['augmented_count']} of {result['train_size']} "
             f"points augmented{minority}")
+
+
+def inspect_error(run_dir, folder, result, iteration):
+    """A subsample run keeps no model to inspect."""
+    if iteration is not None:
+        return f"--iteration is for active-learning runs: {run_dir!r} is a task=subsample run"
+    return f"--inspect {run_dir!r}: a task=subsample run has no model to inspect"
+
+
+def inspection_model(cfg, folder, data_root, iteration=None):
+    raise UserError("a task=subsample run has no model to inspect")
 
 
 def check(cfg, data_root):
@@ -167,7 +179,7 @@ def run(cfg, folder, data_root):
                          judged["valid"][settings.evaluate], valid.labels, len(train.classes))
     selection, rounds, weight = select_and_fit(settings, cfg.seed, head_data, augmented_inputs)
     picked = selection["position"]
-    folder.write_selection({**selection, "position": picked.tolist(), "rounds": rounds,
+    folder.write_json(SELECTION, {**selection, "position": picked.tolist(), "rounds": rounds,
                             "train_position": train.positions[picked].tolist(),
                             "source_index": train.source_index[picked].tolist(),
                             "given_label": train.given[picked].tolist(), "clean_label": train.clean[picked].tolist()})

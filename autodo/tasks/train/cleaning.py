@@ -20,6 +20,7 @@ import torch
 
 from autodo.errors import UserError
 
+CLEANING = "cleaning.json"  # the run folder's file of the labels found wrong, the class predicted, the cost
 FOLD_CROPS = 105  # the random stream of the folds' loaders (autodo.augment.copies; the active task's are 100-104)
 log = logging.getLogger("autodo")
 
@@ -34,10 +35,10 @@ class LabelIssues:
 def run_label_issues(cfg, folder, data_root):
     """The label issues of the run ``cfg`` (``label_cleaning.action`` not none): those of its folder's
     ``cleaning.json``, or found now and written there."""
-    if folder.cleaning.exists():
-        return read_label_issues(folder.cleaning)
+    if folder.file(CLEANING).exists():
+        return read_label_issues(folder.file(CLEANING))
     issues, record = find_label_issues(cfg, data_root)
-    folder.write_cleaning(record)
+    folder.write_json(CLEANING, record)
     return issues
 
 

@@ -12,6 +12,7 @@ from autodo.augment.table_file import PolicyTable, read_table, table_signature
 from autodo.errors import UserError
 
 log = logging.getLogger("autodo")
+POLICY = "policy.json"  # the run folder's file of the table applied (a table file itself)
 
 # what a searched table depends on: the data, its split, the search's settings and the settings of the data set it
 # reads; not the run's model (the search has its own small network) nor its training schedule, so that every run

@@ -13,7 +13,7 @@ from autodo.engine import evaluate, refit_head
 from autodo.metrics import summarize_run
 from autodo.recipes import pick_device
 from autodo.tasks.train.cleaning import run_label_issues
-from autodo.tasks.train.dada_table import run_table
+from autodo.tasks.train.dada_table import POLICY, run_table
 from autodo.tasks.train.methods import valid_held_out
 from autodo.trainer import build_run, resume, train
 
@@ -28,7 +28,7 @@ def run_experiment(cfg, folder, data_root):
     parts = build_run(cfg, data_root, table, label_issues)
     folder.write_split(parts.data.record)
     if parts.policy_table is not None:
-        folder.write_policy(parts.policy_table.record())
+        folder.write_json(POLICY, parts.policy_table.record())
     log.info("train %d (%d relabelled), valid %d, test %d images", parts.data.record["train_size"],
              parts.data.record["relabelled_count"], parts.data.record["valid_size"],
              len(parts.data.test_loader.dataset))

@@ -87,15 +87,26 @@ def inspection_model(cfg, folder, data_root, iteration=None):
     from autodo.augment.table_file import PolicyTable, read_table
     from autodo.checkpoint import load_checkpoint
     from autodo.errors import UserError
-    from autodo.tasks.train.cleaning import read_label_issues
+    from autodo.tasks.train.cleaning import CLEANING, read_label_issues
+    from autodo.tasks.train.dada_table import POLICY
     from autodo.trainer import build_run
 
-    table = PolicyTable(read_table(folder.policy), str(folder.policy)) if cfg.aug_model.name == "DADA" else None
+    policy = folder.file(POLICY)
+    table = PolicyTable(read_table(policy), str(policy)) if cfg.aug_model.name == "DADA" else None
     issues = None
     if cfg.get("label_cleaning", {}).get("action", "none") != "none":
-        if not folder.cleaning.exists():
-            raise UserError(f"{folder.cleaning} is missing: the run's cleaned train set cannot be rebuilt")
-        issues = read_label_issues(folder.cleaning)
+        if not folder.file(CLEANING).exists():
+            raise UserError(f"{folder.file(CLEANING)} is missing: the run's cleaned train set cannot be rebuilt")
+        issues = read_label_issues(folder.file(CLEANING))
     parts = build_run(cfg, data_root, table, issues)
     load_checkpoint(folder.checkpoint, parts.state(), {}, parts.device)  # the weights: no loader goes on
     return parts.model, parts.data, parts.device
+
+
+def inspect_error(run_dir, folder, result, iteration):
+    """Why the finished run ``run_dir`` cannot be inspected, or None."""
+    if iteration is not None:
+        return f"--iteration is for active-learning runs: {run_dir!r} is a task=train run"
+    if not folder.checkpoint.exists():
+        return f"--inspect {run_dir!r} has no {folder.checkpoint.name} (the run's final model)"
+    return None
