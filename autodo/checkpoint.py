@@ -5,7 +5,7 @@ from pathlib import Path
 import torch
 
 from autodo.errors import UserError
-from autodo.io import atomic_torch_save
+from autodo.io import atomic_torch_save, unreadable, verified_torch_load
 
 
 def save_checkpoint(path, state, generators, history):
@@ -25,14 +25,14 @@ def load_checkpoint(path, state, generators, device):
     if not Path(path).exists():
         return []
     try:
-        checkpoint = torch.load(path, map_location=device, weights_only=True)
+        checkpoint = verified_torch_load(path, map_location=device)
         for name, obj in state.items():
             obj.load_state_dict(checkpoint[name])
         torch.set_rng_state(checkpoint["rng"]["torch"].cpu())
         for name, generator in generators.items():
             generator.set_state(checkpoint["rng"][name].cpu())
     except Exception as error:  # noqa: BLE001 - whatever broke, the file is not this run's checkpoint
-        raise UserError(f"checkpoint {path} is unreadable ({type(error).__name__}): delete it to start the run "
+        raise UserError(f"checkpoint {path} is unreadable ({unreadable(error)}): delete it to start the run "
                         "again, or move the folder away") from None
     if "cuda" in checkpoint["rng"] and torch.cuda.is_available():
         torch.cuda.set_rng_state_all([s.cpu() for s in checkpoint["rng"]["cuda"]])

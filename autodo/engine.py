@@ -1,9 +1,13 @@
 """One epoch of training, a plain training (no augmentation, no learned hyperparameters), one evaluation pass, the
 features of a data set, and a refit of the head."""
 
+import math
+
 import torch
 import torch.nn.functional as F
 from tqdm import tqdm
+
+from autodo.errors import UserError
 
 
 def _autocast(device, amp):
@@ -47,6 +51,15 @@ def train_one_epoch(model, loader, transform, aug_model, loss_model, optimizer, 
     stats = {"loss": loss_sum.item() / seen, "acc": 100.0 * correct.item() / seen}
     if wrong is not None and wrong.any():  # one pass visits every sample once
         stats["acc_wrong_labels"] = 100.0 * wrong_hits.item() / wrong.sum().item()
+    return stats
+
+
+def finite_loss(stats, where):
+    """``stats`` of a training pass (``train_one_epoch``'s), if its loss is finite; else a one-line ``UserError``
+    naming ``where`` the loss diverged, before anything of that pass is saved."""
+    if not math.isfinite(stats["loss"]):
+        raise UserError(f"the training loss is {stats['loss']} at {where}: the run stops, and its checkpoint keeps "
+                        "the last epoch with a finite loss (a lower dataset.lr or dataset.hyper_lr may help)")
     return stats
 
 

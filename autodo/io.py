@@ -1,5 +1,8 @@
-"""Atomic file writes: a reader sees the old file or the new one, never half of one."""
+"""Atomic file writes: a reader sees the old file or the new one, never half of one. The artefacts a later run trusts
+(checkpoints, caches) carry their SHA-256 beside them, ``<file>.sha256``, and are verified when read back: a bit that
+rotted on disk is a refused file, not a run trained on wrong numbers."""
 
+import hashlib
 import io
 import json
 import os
@@ -46,11 +49,43 @@ def atomic_write_jsonl(path, rows):
     atomic_write_bytes(path, "".join(json.dumps(row) + "\n" for row in rows).encode())
 
 
+class CorruptFile(Exception):
+    """A file whose bytes are not those written (its SHA-256 differs from the one stored beside it)."""
+
+
+def digest_path(path):
+    """Where the SHA-256 of the artefact ``path`` lies: ``<path>.sha256``."""
+    path = Path(path)
+    return path.with_name(path.name + ".sha256")
+
+
 def atomic_torch_save(path, obj):
-    """``torch.save`` through a memory buffer: the bytes do not depend on the file name, so equal objects
-    give equal files."""
+    """``torch.save`` through a memory buffer (the bytes do not depend on the file name, so equal objects give equal
+    files), then the SHA-256 of those bytes beside them. The old digest goes first: a crash between the two writes
+    leaves a file without a digest (read unverified, as files written before digests were), never a file with the
+    digest of other bytes."""
     import torch
 
     buffer = io.BytesIO()
     torch.save(obj, buffer)
-    atomic_write_bytes(path, buffer.getvalue())
+    data = buffer.getvalue()
+    digest_path(path).unlink(missing_ok=True)
+    atomic_write_bytes(path, data)
+    atomic_write_bytes(digest_path(path), (hashlib.sha256(data).hexdigest() + "\n").encode())
+
+
+def verified_torch_load(path, map_location="cpu"):
+    """The object ``atomic_torch_save`` wrote to ``path`` (tensors only: ``weights_only``), its bytes checked against
+    their SHA-256 when one lies beside them; ``CorruptFile`` if they differ."""
+    import torch
+
+    data = Path(path).read_bytes()
+    stored = digest_path(path)
+    if stored.exists() and stored.read_text().strip() != hashlib.sha256(data).hexdigest():
+        raise CorruptFile(f"its bytes do not match {stored.name}")
+    return torch.load(io.BytesIO(data), map_location=map_location, weights_only=True)
+
+
+def unreadable(error):
+    """Why a file could not be read back, in a few words: a corrupt file's reason, else the error's kind."""
+    return str(error) if isinstance(error, CorruptFile) else type(error).__name__

@@ -7,11 +7,9 @@ import fcntl
 import logging
 from pathlib import Path
 
-import torch
-
 from autodo.errors import UserError
 from autodo.identity import digest, identity
-from autodo.io import atomic_torch_save
+from autodo.io import atomic_torch_save, unreadable, verified_torch_load
 
 log = logging.getLogger("autodo")
 
@@ -56,10 +54,10 @@ def load_or_train(path, key, train):
 def read(path, key):
     """The dict cached at ``path``, checked to be the one trained with the settings ``key``."""
     try:
-        saved = torch.load(path, map_location="cpu", weights_only=True)
+        saved = verified_torch_load(path)
         matches = saved["key"] == key
     except Exception as error:  # noqa: BLE001 - whatever broke, the file is unusable
-        raise UserError(f"corrupt model cache {path} ({type(error).__name__}): delete it to rebuild") from None
+        raise UserError(f"corrupt model cache {path} ({unreadable(error)}): delete it to rebuild") from None
     if not matches:
         raise UserError(f"model cache {path} was trained with other settings: delete it to rebuild")
     return saved

@@ -4,7 +4,7 @@ objects and never build."""
 
 import torch
 
-from autodo.engine import train_one_epoch
+from autodo.engine import finite_loss, train_one_epoch
 from autodo.losses import LossModel
 from autodo.schedule import WarmupCosine
 
@@ -40,5 +40,6 @@ def train_plain(cfg, model, loader, transform, device, desc):
     amp = amp_on(cfg, device)
     scaler = torch.amp.GradScaler(device.type, enabled=amp)
     for epoch in range(cfg.dataset.epochs):
-        train_one_epoch(model, loader, transform, None, loss, optimizer, scheduler, scaler, device, amp,
-                        desc=f"{desc}: epoch {epoch + 1}/{cfg.dataset.epochs}")
+        where = f"{desc}: epoch {epoch + 1}/{cfg.dataset.epochs}"
+        finite_loss(train_one_epoch(model, loader, transform, None, loss, optimizer, scheduler, scaler, device, amp,
+                                    desc=where), where)

@@ -26,6 +26,7 @@ import contextlib
 import fcntl
 import json
 import logging
+import math
 import numbers
 import os
 import shutil
@@ -153,8 +154,8 @@ class RunFolder:
         required = headline(result["config"])
         for key in RESULT_NUMBERS:
             value = result.get(key, 0 if key != required else None)
-            if not isinstance(value, numbers.Real) or isinstance(value, bool):
-                raise DamagedRun(f"{RESULT}: {key}={value!r} is not a number")
+            if not isinstance(value, numbers.Real) or isinstance(value, bool) or not math.isfinite(value):
+                raise DamagedRun(f"{RESULT}: {key}={value!r} is not a finite number")
         return result
 
     def read_json(self, name):

@@ -13,7 +13,7 @@ import torch
 from autodo.augment.choice import build_augmentation
 from autodo.checkpoint import load_checkpoint, save_checkpoint
 from autodo.data.pipeline import RunData, build_run_data
-from autodo.engine import evaluate, train_one_epoch
+from autodo.engine import evaluate, finite_loss, train_one_epoch
 from autodo.hyper.optimizer import HyperOptimizer, hyper_epoch, steps_per_pass
 from autodo.losses import LossModel
 from autodo.metrics import hyper_diagnostics
@@ -119,6 +119,7 @@ def train(cfg, folder, parts, history):
             train = train_one_epoch(model, data.train_loader, data.train_transform, parts.aug_model,
                                     parts.loss_model, parts.optimizer, parts.scheduler, parts.scaler, parts.device,
                                     parts.amp, desc=f"epoch {epoch + 1}/{cfg.dataset.epochs}", wrong=wrong)
+            finite_loss(train, f"epoch {epoch + 1}")
             valid = evaluate(model, data.valid_loader, data.eval_transform, parts.device, num_classes, parts.amp)
             test = evaluate(model, data.test_loader, data.eval_transform, parts.device, num_classes, parts.amp)
             if "acc_wrong_labels" in train:  # the network's memorisation of the wrong labels

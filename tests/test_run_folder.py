@@ -1,6 +1,7 @@
 """The run folder (autodo.run_folder): a run's identity, its creation, and reading damaged folders without a crash."""
 
 import json
+import math
 
 import pytest
 from conftest import run_config
@@ -69,7 +70,12 @@ def finished(out, seed=0, acc=90.0, **changes):
 @pytest.mark.parametrize("damage, reason", [
     (lambda f: f.result.write_text('{"config": '), "result.json is unreadable"),
     (lambda f: f.result.write_text(json.dumps({"config": config(), "test_acc_final": "abc"})),
-     "test_acc_final='abc' is not a number"),
+     "test_acc_final='abc' is not a finite number"),
+    # a non-finite number is damage: counted, it would be a seed in a mean that leaves it out (or -inf as the mean)
+    (lambda f: f.result.write_text(json.dumps({"config": config(), "test_acc_final": float("nan")})),
+     "test_acc_final=nan is not a finite number"),
+    (lambda f: f.result.write_text(json.dumps({"config": config(), "test_acc_final": 90.0, "wall_time_s": -math.inf})),
+     "wall_time_s=-inf is not a finite number"),
     (lambda f: f.result.write_text(json.dumps({"test_acc_final": 1.0})), "result.json holds no config"),
     (lambda f: f.result.write_text(json.dumps({"config": config(seed=5), "test_acc_final": 1.0})),
      "is not the run's of run.json"),

@@ -14,7 +14,7 @@ import torch
 from sklearn.model_selection import StratifiedShuffleSplit
 
 from autodo.errors import UserError
-from autodo.io import atomic_torch_save
+from autodo.io import atomic_torch_save, unreadable, verified_torch_load
 
 # One random stream per step, so that changing one knob (say ir) leaves the draws of the others unchanged.
 _SUBSAMPLE, _IMBALANCE, _NOISE_WHERE, _NOISE_LABEL, _CLEAN_SPLIT = range(5)
@@ -176,12 +176,12 @@ def load_or_build_split(labels, dataset_cfg, data_root, ir, nr, sr, seed):
 
 def _read_split(path, key):
     try:
-        saved = torch.load(path, weights_only=True)
+        saved = verified_torch_load(path)
         split = BiasedSplit(**{name: saved[name] for name in ("valid_indices", "train_indices", "train_labels",
                                                               "relabelled")})
         consistent = len(split.train_indices) == len(split.train_labels) == len(split.relabelled)
     except Exception as error:  # noqa: BLE001 - whatever broke, the file is unusable
-        raise UserError(f"corrupt split cache {path} ({type(error).__name__}): delete it to rebuild") from None
+        raise UserError(f"corrupt split cache {path} ({unreadable(error)}): delete it to rebuild") from None
     if not consistent:
         raise UserError(f"corrupt split cache {path} (lengths differ): delete it to rebuild")
     if saved["key"] != key:

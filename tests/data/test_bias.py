@@ -85,7 +85,7 @@ def test_cache_is_written_once_and_reused(tmp_path):
     second = load_or_build_split(LABELS, DATASET, tmp_path, 10, 0.1, 1.0, 2)
     assert path.stat().st_mtime_ns == stamp
     assert torch.equal(first.train_labels, second.train_labels)
-    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary files left
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name, f"{path.name}.sha256"]  # no temporary files left
 
 
 def test_corrupt_cache_is_a_one_line_error(tmp_path):
@@ -120,7 +120,7 @@ def test_two_processes_building_at_once_write_the_same_file(tmp_path):
         procs = [subprocess.Popen([sys.executable, "-c", BUILD, str(tmp_path)]) for _ in range(2)]
         assert [p.wait(timeout=120) for p in procs] == [0, 0]
         contents.append(path.read_bytes())
-        assert [p.name for p in path.parent.iterdir()] == [path.name]
+        assert sorted(p.name for p in path.parent.iterdir()) == [path.name, f"{path.name}.sha256"]
         path.unlink()
     assert contents[0] == contents[1]
     expected = build_biased_split(np.repeat(np.arange(10), 3000), 10, 5000, 10, 0.1, 1.0, 7)

@@ -23,6 +23,7 @@ from omegaconf import OmegaConf
 
 from autodo.augment.copies import stream_generator
 from autodo.errors import UserError
+from autodo.io import unreadable, verified_torch_load
 
 log = logging.getLogger("autodo")
 READS = ("task", "dataset", "model", "optim", "ir", "nr", "sr", "seed", "amp", "active_learning")
@@ -159,7 +160,12 @@ def inspection_model(cfg, folder, data_root, iteration=None):
     data, device = _pool_data(cfg, data_root)
     model = build_classifier(cfg.model, cfg.dataset.in_channels, cfg.dataset.num_classes).to(device)
     iteration = cfg.active_learning.iterations if iteration is None else iteration
-    model.load_state_dict(torch.load(model_file(folder, iteration), map_location=device, weights_only=True))
+    path = model_file(folder, iteration)
+    try:
+        weights = verified_torch_load(path, map_location=device)
+    except Exception as error:  # noqa: BLE001 - whatever broke, the file is not the model the run trained
+        raise UserError(f"model {path} is unreadable ({unreadable(error)})") from None
+    model.load_state_dict(weights)
     return model, data, device
 
 
@@ -168,10 +174,10 @@ def _resume(folder):
     if not folder.checkpoint.exists():
         return None, [], None
     try:
-        saved = torch.load(folder.checkpoint, map_location="cpu", weights_only=True)
+        saved = verified_torch_load(folder.checkpoint)
         labeled, history, weights = saved["labeled"], saved["history"], saved["model"]
     except Exception as error:  # noqa: BLE001 - whatever broke, the file is not this run's checkpoint
-        raise UserError(f"checkpoint {folder.checkpoint} is unreadable ({type(error).__name__}): delete it to start "
+        raise UserError(f"checkpoint {folder.checkpoint} is unreadable ({unreadable(error)}): delete it to start "
                         "the run again, or move the folder away") from None
     log.info("resuming after iteration %d from %s", len(history) - 1, folder.checkpoint)
     folder.write_metrics(history)  # drops lines written after the checkpoint
