@@ -42,21 +42,22 @@ def run(cfg):
     with_table_signature(cfg)
     folder = open_run(OmegaConf.to_container(cfg, resolve=True), to_absolute_path(cfg.out_dir),
                       launched_as=HydraConfig.get().overrides.task)
-    if folder.finished():
-        try:
-            return folder, read_run(folder), True
-        except DamagedRun as error:
-            raise UserError(f"run folder {folder.path} is damaged: {error}; move it away to run it again") from None
-    with folder.claimed():
-        handler = log_to(folder)
-        log.info("code: %s; run folder %s", code_version_text(), folder.path)
-        try:
-            return folder, run_task(cfg, folder, to_absolute_path(cfg.data_root)), False
-        except BaseException:
-            folder.discard()
-            raise
-        finally:
-            stop_logging(handler)
+    if not folder.finished():
+        with folder.claimed():
+            if not folder.finished():  # again, under the lock: another launch may have finished it meanwhile
+                handler = log_to(folder)
+                log.info("code: %s; run folder %s", code_version_text(), folder.path)
+                try:
+                    return folder, run_task(cfg, folder, to_absolute_path(cfg.data_root)), False
+                except BaseException:
+                    folder.discard()
+                    raise
+                finally:
+                    stop_logging(handler)
+    try:
+        return folder, read_run(folder), True
+    except DamagedRun as error:
+        raise UserError(f"run folder {folder.path} is damaged: {error}; move it away to run it again") from None
 
 
 @hydra.main(config_path="conf", config_name="config", version_base="1.3")

@@ -64,6 +64,7 @@ class DamagedRun(Exception):
 class RunFolder:
     path: Path
     created: bool = field(default=False, compare=False)  # by this process: only then may it remove the folder
+    claim: object = field(default=None, compare=False, repr=False)  # the locked .lock while this process trains
 
     def __post_init__(self):
         self.path = Path(self.path)
@@ -97,6 +98,7 @@ class RunFolder:
 
     # ---------- writing ----------
     def write_split(self, record):
+        self.verify_claim()
         atomic_write_json(self.path / SPLIT, record)
 
     def file(self, name):
@@ -104,31 +106,68 @@ class RunFolder:
         return self.path / name
 
     def write_json(self, name, record):
+        self.verify_claim()
         atomic_write_json(self.file(name), record)
 
     def write_metrics(self, rows):
+        self.verify_claim()
         atomic_write_jsonl(self.metrics, rows)
 
     def write_result(self, result):
         """``result.json``, written last, with the version of the code that finished the run (outside identity)."""
+        self.verify_claim()
         atomic_write_json(self.result, {**result, "code_version": code_version()})
 
     @contextlib.contextmanager
     def claimed(self):
         """Hold the folder while this process trains in it: a second launch of the same run meanwhile (a sweep
         relaunched while its jobs still run) gets a one-line error instead of training the same files at once.
-        The lock goes with the process, so a killed or requeued job leaves none behind."""
-        with open(self.path / LOCK, "a") as handle:
+        The lock is the ``flock`` of ``.lock``, and only while ``.lock`` is still that file: one deleted or replaced
+        meanwhile is no lock, so before each write of progress (``verify_claim``) the holder checks that it still holds
+        the folder's lock file and that no other process finished the run; the lock goes with the process, so a
+        killed or requeued job leaves none behind, and the lock file goes when the claim ends."""
+        handle = self._lock_file()
+        self.claim = handle
+        try:
+            yield self
+        finally:
+            self.claim = None
+            if _same_file(handle, self.path / LOCK):  # ours still: a launch that opens it later makes a new one
+                (self.path / LOCK).unlink(missing_ok=True)
+            handle.close()
+
+    def _lock_file(self):
+        """The folder's ``.lock``, opened and locked: the file the path names, not one unlinked meanwhile."""
+        while True:
+            handle = open(self.path / LOCK, "a")
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
+                handle.close()
                 raise UserError(f"run folder {self.path} is in use: another process is training this run") from None
-            yield self
+            if _same_file(handle, self.path / LOCK):
+                return handle
+            handle.close()  # its holder removed it as it released it: lock the new one
+
+    def verify_claim(self):
+        """Before writing progress into the folder this process claimed: still hold its lock file (not deleted or
+        replaced, which would let a second process train the run at once) and the run not finished by another."""
+        if self.claim is None:
+            return
+        if not _same_file(self.claim, self.path / LOCK):
+            raise UserError(f"run folder {self.path}: its lock file was deleted or replaced while this process trained "
+                            "the run, so another may be training it: this one stops without writing (relaunch to "
+                            "resume)")
+        if self.result.exists():
+            raise UserError(f"run folder {self.path} holds a finished run written by another process: this one stops "
+                            "without writing")
 
     def discard(self):
         """After a failure: remove the folder if this process created it and it holds no trained epoch yet;
-        otherwise leave everything as it is (an invocation removes only what it created, and never progress)."""
-        if self.created and not self.checkpoint.exists():
+        otherwise leave everything as it is (an invocation removes only what it created, and never progress, nor a
+        folder whose lock another process has taken since)."""
+        lost = self.claim is not None and not _same_file(self.claim, self.path / LOCK)
+        if self.created and not lost and not self.checkpoint.exists():
             shutil.rmtree(self.path, ignore_errors=True)
 
     # ---------- reading ----------
@@ -222,6 +261,16 @@ def log_to(folder):
 def stop_logging(handler):
     logging.getLogger("autodo").removeHandler(handler)
     handler.close()
+
+
+def _same_file(handle, path):
+    """Whether the open file ``handle`` is the file ``path`` names now (not unlinked, not replaced)."""
+    try:
+        now = os.stat(path)
+    except FileNotFoundError:
+        return False
+    held = os.fstat(handle.fileno())
+    return (now.st_dev, now.st_ino) == (held.st_dev, held.st_ino)
 
 
 # ============ finding runs ============

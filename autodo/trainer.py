@@ -131,6 +131,7 @@ def train(cfg, folder, parts, history):
                                          num_classes))
             row["epoch_time_s"] = time.perf_counter() - epoch_start
             history.append(row)
+            folder.verify_claim()
             save_checkpoint(folder.checkpoint, parts.state(), data.generators, history)
             folder.write_metrics(history)
             for key, value in row.items():

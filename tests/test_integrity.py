@@ -88,3 +88,77 @@ def test_a_run_whose_loss_diverges_ends_with_one_line(run_launch, tmp_path):
     proc = run_launch("dataset.lr=1e30", "dataset.epochs=3", check=False)
     assert proc.returncode == 2 and "the training loss is" in proc.stderr and "at epoch 1" in proc.stderr
     assert not list((tmp_path / "outputs").glob("*/result.json"))
+
+
+# ============ the run lock ============
+
+def _folder(tmp_path):
+    from autodo.registry import open_run
+    from conftest import run_config
+
+    return open_run(run_config(), tmp_path / "out")
+
+
+def test_a_claim_leaves_no_lock_file_and_a_second_claim_meanwhile_is_refused(tmp_path):
+    folder = _folder(tmp_path)
+    with folder.claimed():
+        assert (folder.path / ".lock").exists()
+        with pytest.raises(UserError, match="is in use"):
+            with type(folder)(folder.path).claimed():
+                pass
+        folder.write_metrics([{"epoch": 1}])
+    assert not (folder.path / ".lock").exists()
+
+
+def test_a_deleted_lock_file_stops_its_holder_before_it_writes(tmp_path):
+    """The fault trial: `rm <run>/.lock` let a second process train the run at once; the holder now notices at its
+    next write and stops without writing, and the second holds the folder alone."""
+    folder = _folder(tmp_path)
+    with folder.claimed():
+        (folder.path / ".lock").unlink()
+        second = type(folder)(folder.path)
+        with second.claimed():  # a new lock file: the second launch trains
+            with pytest.raises(UserError, match="lock file was deleted or replaced"):
+                folder.write_metrics([{"epoch": 1}])
+            with pytest.raises(UserError, match="lock file was deleted or replaced"):
+                folder.verify_claim()  # before a checkpoint
+            second.write_metrics([{"epoch": 1}])
+        folder.discard()  # the first process's failure: the folder is no longer its to remove
+    assert folder.metrics.exists()
+
+
+def test_no_write_into_a_run_another_process_finished(tmp_path):
+    folder = _folder(tmp_path)
+    with folder.claimed():
+        folder.result.write_text("{}")  # written by another process, as an old version's would
+        with pytest.raises(UserError, match="finished run written by another process"):
+            folder.write_result({"config": {}})
+
+
+def test_a_relaunch_that_waited_for_the_lock_finds_the_run_finished(run_launch, tmp_path):
+    """The fault trial: `finished()` was checked before the lock and not after it; a launch held at its lock while
+    the first finished then trained the run again and rewrote result.json. strace holds the second launch in its
+    flock for 12 s."""
+    import shutil
+    import subprocess
+    import sys
+    import time
+
+    from conftest import REPO
+
+    if shutil.which("strace") is None:
+        pytest.skip("no strace here (apt-get install strace; .ci/run installs it)")
+    args = ["dataset.epochs=12"]
+    first = subprocess.Popen([sys.executable, str(REPO / "launch.py"), *args], cwd=tmp_path, text=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    while not list((tmp_path / "outputs").glob("*/.lock")):  # the first holds the folder
+        assert first.poll() is None, first.communicate()
+        time.sleep(0.1)
+    second = subprocess.run(["strace", "-f", "-o", str(tmp_path / "strace.log"), "-e", "trace=flock", "-e",
+                             "inject=flock:delay_enter=12000000", sys.executable, str(REPO / "launch.py"), *args],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert first.wait(timeout=300) == 0
+    run_dir = only_run(tmp_path / "outputs")
+    assert second.returncode == 0 and "finished already" in second.stdout, second.stderr[-2000:]
+    assert "epoch" not in (run_dir / "launch.log").read_text().split("code:")[-1].split("run folder")[0]
+    assert (run_dir / "launch.log").read_text().count("code: ") == 1  # the second launch trained nothing

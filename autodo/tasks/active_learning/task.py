@@ -187,6 +187,7 @@ def _resume(folder):
 def _save(folder, model, labeled, history, iteration):
     from autodo.io import atomic_torch_save
 
+    folder.verify_claim()
     model_file(folder, iteration).parent.mkdir(exist_ok=True)
     atomic_torch_save(model_file(folder, iteration), model.state_dict())  # for aggregate.py --inspect --iteration
     atomic_torch_save(folder.checkpoint, {"model": model.state_dict(), "labeled": labeled, "history": history})

@@ -89,6 +89,7 @@ def refit_on_valid(folder, parts, history):
     data, model, device, amp = parts.data, parts.model, parts.device, parts.amp
     num_classes = len(history[-1]["test_per_class_acc"])
     refit_head(model, data.tuning_loader, data.eval_transform, device)
+    folder.verify_claim()
     save_checkpoint(folder.checkpoint, parts.state(), data.generators, history)  # the model the result is of
     test = evaluate(model, data.test_loader, data.eval_transform, device, num_classes, amp)
     log.info("head refit on the validation set: test acc %.2f -> %.2f", history[-1]["test_acc"], test["acc"])
