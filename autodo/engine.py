@@ -27,6 +27,8 @@ def train_one_epoch(model, loader, transform, aug_model, loss_model, optimizer, 
     wrong_hits = torch.zeros((), device=device, dtype=torch.long)
     seen = 0
     for images, labels, index in tqdm(loader, desc=desc, leave=False, disable=None):
+        if len(labels) == 1:  # batch norm cannot normalise a batch of one image: a last batch of one is left out
+            continue
         images = transform(images.to(device, non_blocking=True))
         labels, index = labels.to(device, non_blocking=True), index.to(device, non_blocking=True)
         if aug_model is not None:

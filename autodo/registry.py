@@ -14,7 +14,7 @@ opening its folder, and reading finished runs back.
 import importlib
 
 from autodo import identity as identities
-from autodo.run_folder import RESULT, DamagedRun, FoundRun, open_folder, run_folders
+from autodo.run_folder import RESULT, RESULT_NUMBERS, DamagedRun, FoundRun, open_folder, run_folders
 
 # conf/task/<name>.yaml -> its package
 TASKS = {"train": "autodo.tasks.train", "subsample": "autodo.tasks.subsample",
@@ -92,9 +92,10 @@ def read_run(folder):
 
 
 def find_runs(folders):
-    """Every run folder under ``folders``, read: finished runs once each (a second folder with the same
-    signature is a ``duplicate``), the others with the reason they are not counted."""
-    found, seen = [], {}
+    """Every run folder under ``folders``, read: finished runs once each (a second folder with the same signature and
+    the same numbers is a ``duplicate``; with other numbers, both are a ``conflict``, counted neither, whatever the
+    order of the folders), the others with the reason they are not counted."""
+    found, first = [], {}
     for folder in run_folders(folders):
         if not folder.finished():
             found.append(FoundRun(folder, "unfinished", "no result.json"))
@@ -105,12 +106,28 @@ def find_runs(folders):
         except DamagedRun as error:
             found.append(FoundRun(folder, "damaged", str(error)))
             continue
-        if sig in seen:
-            found.append(FoundRun(folder, "duplicate", f"the same run as {seen[sig]}"))
+        if sig not in first:
+            first[sig] = FoundRun(folder, "finished", result=result)
+            found.append(first[sig])
             continue
-        seen[sig] = folder.path
-        found.append(FoundRun(folder, "finished", result=result))
+        differ = _differing_numbers(first[sig].result, result)
+        if not differ:
+            found.append(FoundRun(folder, "duplicate", f"the same run as {first[sig].folder.path}"))
+            continue
+        earlier = first[sig]
+        earlier.status, earlier.reason = "conflict", _conflict(folder.path, differ)
+        found.append(FoundRun(folder, "conflict", _conflict(earlier.folder.path, differ), result=result))
     return found
+
+
+def _conflict(other, differ):
+    return f"the same run as {other}, with other numbers ({differ}): neither is counted; move the wrong one away"
+
+
+def _differing_numbers(one, other):
+    """The numbers two results of one run disagree on (times aside: the same run takes its own time), as text."""
+    keys = [key for key in RESULT_NUMBERS if not key.endswith("time_s") and (key in one or key in other)]
+    return ", ".join(f"{key} {one.get(key)} and {other.get(key)}" for key in keys if one.get(key) != other.get(key))
 
 
 # ============ running ============

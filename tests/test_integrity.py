@@ -162,3 +162,65 @@ def test_a_relaunch_that_waited_for_the_lock_finds_the_run_finished(run_launch, 
     assert second.returncode == 0 and "finished already" in second.stdout, second.stderr[-2000:]
     assert "epoch" not in (run_dir / "launch.log").read_text().split("code:")[-1].split("run folder")[0]
     assert (run_dir / "launch.log").read_text().count("code: ") == 1  # the second launch trained nothing
+
+
+# ============ a last batch of one ============
+
+def test_confident_learning_on_a_small_cell_copes_with_a_fold_s_last_batch_of_one(run_launch, tmp_path):
+    """The fault trial: a fold's last batch held one image, and batch norm refused it (every seed tried)."""
+    proc = run_launch("dataset=digits", "ir=5", "nr=0.3", "seed=0", "method=confident_learning_la", "dataset.epochs=1")
+    assert "test accuracy: final" in proc.stdout
+
+
+def test_a_training_pass_leaves_out_a_last_batch_of_one():
+    from autodo.engine import train_one_epoch
+    from autodo.losses import LossModel
+    from autodo.models.classifier import Classifier
+    from autodo.models.small_cnn import SmallCNN
+
+    torch.manual_seed(0)
+    model = Classifier(SmallCNN(1), 3)
+    labels = torch.tensor([0, 1, 2, 0, 1])
+    batches = [(torch.rand(4, 1, 8, 8), labels[:4], torch.arange(4)),
+               (torch.rand(1, 1, 8, 8), labels[4:], torch.tensor([4]))]
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
+    loss = LossModel(labels, 3, learn_weights=False, learn_soft_labels=False, symmetric=False)
+    stats = train_one_epoch(model, batches, lambda x: x, None, loss, optimizer, scheduler,
+                            torch.amp.GradScaler("cpu", enabled=False), torch.device("cpu"), False)
+    assert scheduler.last_epoch == 1 and 0 <= stats["acc"] <= 100  # one step: the batch of one was left out
+
+
+# ============ one run in two folders ============
+
+def test_two_folders_of_one_run_with_other_numbers_are_a_conflict_counted_neither_way(tmp_path):
+    """The fault trial: `aggregate.py a b` gave 41.39 and `aggregate.py b a` 1.00 (device is outside identity: CPU
+    and GPU outputs merged); the other folder was called a duplicate."""
+    import aggregate
+    from autodo.registry import find_runs, open_run
+    from autodo.results import load_runs
+    from conftest import run_config
+
+    for out, acc in (("a", 58.61), ("b", 99.0)):
+        folder = open_run(run_config(), tmp_path / out)
+        folder.write_result({"config": run_config(), "epochs": 1, "test_acc_final": acc, "wall_time_s": 1.0})
+    same = open_run(run_config(), tmp_path / "c")  # a third copy agreeing with a: still no count for either
+    same.write_result({"config": run_config(), "epochs": 1, "test_acc_final": 58.61, "wall_time_s": 5.0})
+    for order in (["a", "b", "c"], ["b", "a", "c"], ["c", "b", "a"]):
+        found = find_runs([tmp_path / name for name in order])
+        assert not [f for f in found if f.status == "finished"], order
+        conflicts = [f for f in found if f.status == "conflict"]
+        assert len(conflicts) >= 2 and all("test_acc_final" in f.reason and "58.61" in f.reason for f in conflicts)
+        runs, _ = load_runs([tmp_path / name for name in order])
+        assert len(runs) == 0
+    assert aggregate.main([str(tmp_path / "a"), str(tmp_path / "b")]) == 1  # no finished run to show
+
+
+def test_two_folders_of_one_run_with_the_same_numbers_count_once(tmp_path):
+    from autodo.registry import find_runs, open_run
+    from conftest import run_config
+
+    for out, seconds in (("a", 1.0), ("b", 3.0)):  # only the time differs
+        folder = open_run(run_config(), tmp_path / out)
+        folder.write_result({"config": run_config(), "epochs": 1, "test_acc_final": 90.0, "wall_time_s": seconds})
+    assert sorted(f.status for f in find_runs([tmp_path / "b", tmp_path / "a"])) == ["duplicate", "finished"]

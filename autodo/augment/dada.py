@@ -198,7 +198,7 @@ def search(model, train, valid, transform, epochs, batch_size, lr, weight_decay,
     model.train()
     for epoch in range(epochs):
         order, losses = torch.randperm(len(train[1]), generator=generator), []
-        for start in range(0, len(order), batch_size):
+        for start in range(0, len(order) - 1, batch_size):  # a last batch of one image left out (batch norm)
             if len(valid_order) < batch_size:  # validation batches: a fresh shuffle each time the set runs out
                 valid_order = torch.cat([valid_order, torch.randperm(len(valid[1]), generator=generator)])
             batch, valid_batch, valid_order = order[start:start + batch_size], valid_order[:batch_size], \

@@ -32,7 +32,7 @@ RULES = {
     "aug_model.init_probability": OPEN_UNIT,
     "aug_model.init_magnitude": OPEN_UNIT,
     "aug_model.policy": (lambda v: isinstance(v, str) and v != "", "search, or the path of a JSON table file"),
-    "aug_model.search_size": at_least(1),
+    "aug_model.search_size": at_least(2, "batch norm needs two images"),
     "aug_model.search_epochs": at_least(1),
     "aug_model.keep": (lambda v: is_int(v) and 1 <= v <= SEARCHED_SUB_POLICIES,
                        f"an integer in 1 .. {SEARCHED_SUB_POLICIES} (the sub-policies searched)"),
