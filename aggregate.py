@@ -110,6 +110,10 @@ def main(argv=None):
     if unreadable:
         say(f"error: {unreadable[0]}")
         return 2
+    unwritable = output_error(args)
+    if unwritable:
+        say(f"error: {unwritable}")
+        return 2
 
     runs, skipped = load_runs(args.folders, args.task or "train")
     if args.task is None and not len(runs) and other_tasks(skipped):
@@ -202,6 +206,22 @@ def show_task(runs, skipped, args):
     if written:
         say("figures: " + ", ".join(map(str, written)))
     return 0
+
+
+def output_error(args):
+    """Why a file asked for cannot be written (one line), or None: checked before anything is read or drawn."""
+    if args.runs_csv:
+        folder = os.path.dirname(os.path.abspath(args.runs_csv))
+        if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+            return f"--runs-csv {args.runs_csv!r}: {folder!r} is not a folder this process may write in"
+    if args.figures or args.inspect:
+        figures = os.path.join(args.folders[0], "figures")
+        if os.path.exists(figures) and not os.path.isdir(figures):
+            return f"--figures: {figures!r} is a file, not a folder (move it away)"
+        writable = figures if os.path.isdir(figures) else args.folders[0]
+        if not os.access(writable, os.W_OK):
+            return f"--figures: {writable!r} is not a folder this process may write in (the figures go to {figures!r})"
+    return None
 
 
 def inspect_error(run_dir, iteration=None):

@@ -68,9 +68,14 @@ def open_run(config, out_dir, launched_as=()):
     return open_folder(Path(out_dir) / run_name(config), signature(config), config, launched_as)
 
 
+def known(task):
+    """Whether ``task`` (a config's, as read from a file) is a task of this version."""
+    return isinstance(task, str) and task in TASKS
+
+
 def headline(config):
     """The number every finished run of the task of ``config`` has (None for a task this version does not know)."""
-    return face(task_of(config)).HEADLINE if task_of(config) in TASKS else None
+    return face(task_of(config)).HEADLINE if known(task_of(config)) else None
 
 
 def read_run(folder):
@@ -78,10 +83,14 @@ def read_run(folder):
     ``run.json`` names (a task may know a former signature of the same config that computed something else)."""
     result = folder.read_result(headline)
     config = result["config"]
-    if task_of(config) not in TASKS:
+    if not known(task_of(config)):
         raise DamagedRun(f"{RESULT}: task={task_of(config)!r} is not a task of this version")
+    try:
+        computed = signature(config)
+    except Exception as error:  # noqa: BLE001 - a config that is not a run's, however it is malformed
+        raise DamagedRun(f"{RESULT}: its config is not a run's config ({type(error).__name__})") from None
     stored = folder.stored_signature()
-    if stored is None or stored != signature(config):
+    if stored is None or stored != computed:
         former = getattr(face(task_of(config)), "former_run", None)
         reason = former(stored, config, identity) if former else None
         if reason:

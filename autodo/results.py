@@ -21,7 +21,7 @@ def load_runs(folders, task="train"):
             try:
                 rows.append(report.row(found))
                 continue
-            except (KeyError, TypeError) as error:
+            except (KeyError, TypeError, AttributeError, ValueError) as error:
                 found.status, found.reason = "damaged", f"{RESULT}: its config lacks {error}"
             except DamagedRun as error:  # a file beside result.json that a task's row reads (metrics.jsonl)
                 found.status, found.reason = "damaged", str(error)

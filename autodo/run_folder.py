@@ -30,6 +30,7 @@ import math
 import numbers
 import os
 import shutil
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -176,18 +177,16 @@ class RunFolder:
         path = self.path / RUN_JSON
         if not path.exists():
             return None
-        try:
-            return json.loads(path.read_text())["signature"]
-        except (OSError, ValueError, KeyError, TypeError) as error:
-            raise DamagedRun(f"{RUN_JSON} is unreadable ({type(error).__name__})") from None
+        saved = _read_json_file(path)
+        stored = saved.get("signature") if isinstance(saved, dict) else None
+        if not (isinstance(stored, str) and len(stored) == 64 and all(c in "0123456789abcdef" for c in stored)):
+            raise DamagedRun(f"{RUN_JSON} holds no signature (64 hex digits): {str(stored)[:20]!r}")
+        return stored
 
     def read_result(self, headline):
         """``result.json`` as a dict, checked: a ``config`` and numbers where numbers belong, ``headline`` (the
         number every finished run of its task has; a function of the result's config) among them."""
-        try:
-            result = json.loads(self.result.read_text())
-        except (OSError, ValueError) as error:
-            raise DamagedRun(f"{RESULT} is unreadable ({type(error).__name__})") from None
+        result = _read_json_file(self.result)
         if not isinstance(result, dict) or not isinstance(result.get("config"), dict):
             raise DamagedRun(f"{RESULT} holds no config")
         required = headline(result["config"])
@@ -199,22 +198,16 @@ class RunFolder:
 
     def read_json(self, name):
         """A JSON file a task keeps in the folder (``file(name)``), as it was written."""
-        try:
-            return json.loads(self.file(name).read_text())
-        except (OSError, ValueError) as error:
-            raise DamagedRun(f"{name} is unreadable ({type(error).__name__})") from None
+        return _read_json_file(self.file(name))
 
     def read_metrics(self):
         """The per-epoch rows of ``metrics.jsonl``."""
-        try:
-            lines = self.metrics.read_text().splitlines()
-        except OSError as error:
-            raise DamagedRun(f"{METRICS} is unreadable ({type(error).__name__})") from None
+        lines = _read_text(self.metrics).splitlines()
         rows = []
         for number, line in enumerate(lines, 1):
             try:
                 rows.append(json.loads(line))
-            except ValueError:
+            except (ValueError, RecursionError):
                 raise DamagedRun(f"{METRICS}: line {number} is not JSON") from None
         if not rows:
             raise DamagedRun(f"{METRICS} is empty")
@@ -261,6 +254,24 @@ def log_to(folder):
 def stop_logging(handler):
     logging.getLogger("autodo").removeHandler(handler)
     handler.close()
+
+
+def _read_text(path):
+    """The text of the regular file ``path``; anything else (a FIFO, which would block the reader forever, a folder)
+    or an unreadable file is ``DamagedRun`` with the reason."""
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise DamagedRun(f"{path.name} is not a regular file")
+        return path.read_text()
+    except (OSError, UnicodeDecodeError) as error:
+        raise DamagedRun(f"{path.name} is unreadable ({type(error).__name__})") from None
+
+
+def _read_json_file(path):
+    try:
+        return json.loads(_read_text(path))
+    except (ValueError, RecursionError) as error:  # nested too deep to parse is damage too
+        raise DamagedRun(f"{path.name} is unreadable ({type(error).__name__})") from None
 
 
 def _same_file(handle, path):

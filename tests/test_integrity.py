@@ -2,14 +2,18 @@
 corrupt one is one line and exit 2 with nothing trained on it, and a training loss that is not finite stops the run,
 its last good checkpoint kept."""
 
+import json
+import os
 import struct
+import subprocess
+import sys
 
 import pytest
 import torch
 
 from autodo.errors import UserError
 from autodo.io import CorruptFile, atomic_torch_save, digest_path, verified_torch_load
-from conftest import only_run
+from conftest import REPO, only_run, run_config
 
 
 def test_a_saved_artefact_reads_back_and_a_changed_byte_is_refused(tmp_path):
@@ -224,3 +228,42 @@ def test_two_folders_of_one_run_with_the_same_numbers_count_once(tmp_path):
         folder = open_run(run_config(), tmp_path / out)
         folder.write_result({"config": run_config(), "epochs": 1, "test_acc_final": 90.0, "wall_time_s": seconds})
     assert sorted(f.status for f in find_runs([tmp_path / "b", tmp_path / "a"])) == ["duplicate", "finished"]
+
+
+# ============ the tools on hostile folders ============
+
+@pytest.mark.parametrize("damage, reason", [
+    (lambda d: (d / "result.json").write_text(json.dumps({**json.loads((d / "result.json").read_text()),
+                                                          "config": {**run_config(), "aug_model": [1]}})),
+     "its config is not a run's config"),
+    (lambda d: (d / "result.json").write_text("[" * 100_000 + "]" * 100_000), "result.json is unreadable"),
+    (lambda d: (d / "run.json").write_text('{"signature": 5}'), "run.json holds no signature"),
+    (lambda d: ((d / "result.json").unlink(), os.mkfifo(d / "result.json")), "result.json is not a regular file"),
+])
+def test_a_hostile_folder_is_damaged_with_its_reason_not_a_crash_or_a_hang(run_launch, tmp_path, capsys, damage,
+                                                                           reason):
+    import aggregate
+
+    run_launch("dataset.epochs=1")
+    run_dir = only_run(tmp_path / "outputs")
+    damage(run_dir)
+    assert aggregate.main([str(tmp_path / "outputs"), "--verbose"]) == 1  # no finished run, and no traceback
+    assert reason in capsys.readouterr().err
+    proc = run_launch("dataset.epochs=1", check=False)
+    assert proc.returncode == 2 and "is damaged" in proc.stderr and reason in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--runs-csv", "/nonexistent/x.csv"], "--runs-csv '/nonexistent/x.csv'"),
+    (["--figures"], "is a file, not a folder"),
+])
+def test_an_output_the_tools_cannot_write_is_one_line_before_anything_else(tmp_path, capsys, args, message):
+    import aggregate
+    from autodo.registry import open_run
+
+    folder = open_run(run_config(), tmp_path / "out")
+    folder.write_result({"config": run_config(), "epochs": 1, "test_acc_final": 90.0, "wall_time_s": 1.0})
+    (tmp_path / "out" / "figures").write_text("a file")
+    assert aggregate.main([str(tmp_path / "out"), *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
