@@ -236,9 +236,14 @@ def open_folder(path, signature, config, launched_as=()):
             return folder
     import yaml
 
-    atomic_write_bytes(folder.config, yaml.safe_dump(config, sort_keys=False).encode())
-    atomic_write_json(folder.path / RUN_JSON, {"signature": signature, "name": folder.path.name,
-                                               "launched_as": list(launched_as)})
+    try:
+        atomic_write_bytes(folder.config, yaml.safe_dump(config, sort_keys=False).encode())
+        atomic_write_json(folder.path / RUN_JSON, {"signature": signature, "name": folder.path.name,
+                                                   "launched_as": list(launched_as)})
+    except BaseException:  # a full disk, say: a folder this process created goes, rather than one without run.json
+        if folder.created:
+            shutil.rmtree(folder.path, ignore_errors=True)
+        raise
     return folder
 
 
@@ -298,10 +303,17 @@ class FoundRun:
 
 
 def run_folders(folders):
-    """Every folder under ``folders`` holding a run (its ``run.json``, or the Hydra config of an older run)."""
+    """Every folder under ``folders`` holding a run (its ``run.json``, or the Hydra config of an older run), symbolic
+    links followed, each real folder once."""
+    seen = set()
     for top in folders:
-        for root, dirs, files in os.walk(top):
+        for root, dirs, files in os.walk(top, followlinks=True):
             dirs.sort()
+            real = os.path.realpath(root)
+            if real in seen:  # a link to a folder searched already (or a loop of links)
+                dirs.clear()
+                continue
+            seen.add(real)
             if RUN_JSON in files or (".hydra" in dirs and os.path.isfile(os.path.join(root, LEGACY_CONFIG))):
                 dirs.clear()  # a run folder holds no other run
                 yield RunFolder(root)

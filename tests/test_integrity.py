@@ -267,3 +267,46 @@ def test_an_output_the_tools_cannot_write_is_one_line_before_anything_else(tmp_p
     assert aggregate.main([str(tmp_path / "out"), *args]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+# ============ smaller ============
+
+def test_a_full_disk_while_a_folder_is_created_leaves_no_half_folder(tmp_path, monkeypatch):
+    import errno
+
+    import autodo.run_folder
+    from autodo.registry import open_run
+
+    def full(path, obj):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(autodo.run_folder, "atomic_write_json", full)
+    with pytest.raises(OSError):
+        open_run(run_config(), tmp_path / "out")
+    assert list((tmp_path / "out").iterdir()) == []  # the fault trial left a folder with config.yaml alone
+
+
+def test_run_folders_behind_symbolic_links_are_found(tmp_path):
+    from autodo.registry import find_runs, open_run
+
+    folder = open_run(run_config(), tmp_path / "elsewhere")
+    folder.write_result({"config": run_config(), "epochs": 1, "test_acc_final": 90.0, "wall_time_s": 1.0})
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "linked").symlink_to(folder.path)
+    (tmp_path / "results" / "loop").symlink_to(tmp_path / "results")  # a loop of links is walked once
+    (found,) = find_runs([tmp_path / "results"])
+    assert found.status == "finished"
+
+
+def test_inspecting_a_finished_run_with_a_corrupt_checkpoint_gives_advice_for_a_finished_run(run_launch, tmp_path,
+                                                                                            capsys):
+    import aggregate
+
+    run_launch("dataset.epochs=1")
+    run_dir = only_run(tmp_path / "outputs")
+    data = bytearray((run_dir / "checkpoint.pt").read_bytes())
+    data[len(data) // 2] ^= 1
+    (run_dir / "checkpoint.pt").write_bytes(bytes(data))
+    assert aggregate.main([str(tmp_path / "outputs"), "--inspect", str(run_dir)]) == 2
+    err = capsys.readouterr().err
+    assert "of this finished run is unreadable" in err and "delete it" not in err

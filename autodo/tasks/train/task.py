@@ -87,6 +87,7 @@ def inspection_model(cfg, folder, data_root, iteration=None):
     from autodo.augment.table_file import PolicyTable, read_table
     from autodo.checkpoint import load_checkpoint
     from autodo.errors import UserError
+    from autodo.io import unreadable, verified_torch_load
     from autodo.tasks.train.cleaning import CLEANING, read_label_issues
     from autodo.tasks.train.dada_table import POLICY
     from autodo.trainer import build_run
@@ -98,6 +99,11 @@ def inspection_model(cfg, folder, data_root, iteration=None):
         if not folder.file(CLEANING).exists():
             raise UserError(f"{folder.file(CLEANING)} is missing: the run's cleaned train set cannot be rebuilt")
         issues = read_label_issues(folder.file(CLEANING))
+    try:
+        verified_torch_load(folder.checkpoint)
+    except Exception as error:  # noqa: BLE001 - whatever broke, the finished run's final model is lost
+        raise UserError(f"checkpoint {folder.checkpoint} of this finished run is unreadable ({unreadable(error)}): its "
+                        "final model cannot be inspected (its tables and figures do not need it)") from None
     parts = build_run(cfg, data_root, table, issues)
     load_checkpoint(folder.checkpoint, parts.state(), {}, parts.device)  # the weights: no loader goes on
     return parts.model, parts.data, parts.device
