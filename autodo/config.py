@@ -12,7 +12,8 @@ from pathlib import Path
 from omegaconf import OmegaConf, open_dict
 
 from autodo.errors import UserError, joined
-from autodo.rules import OPEN_UNIT, POSITIVE, POSITIVE_INT, SHARE, check_value, is_int, is_number, one_of
+from autodo.rules import (BOOLEAN, FACTOR, NON_NEGATIVE, OPEN_UNIT, POSITIVE, POSITIVE_INT, SHARE, at_least,
+                          check_value, int_list, is_int, is_number, one_of)
 from autodo.registry import TASKS, package
 from autodo.vocabulary import FAST_AUTOAUGMENT_TABLES
 
@@ -26,7 +27,7 @@ SHARED_RULES = {
     "ir": (lambda v: is_number(v) and v >= 1, "a number >= 1 (class-imbalance ratio)"),
     "nr": (lambda v: is_number(v) and 0 <= v < 1, "a number in [0, 1) (label-noise ratio)"),
     "sr": (lambda v: is_number(v) and 0 < v <= 1, "a number in (0, 1] (subsampling ratio)"),
-    "seed": (lambda v: is_int(v) and v >= 0, "an integer >= 0 (run index)"),
+    "seed": (lambda v: is_int(v) and 0 <= v < 2**32, "an integer in [0, 2**32) (run index)"),
     "device": one_of("auto", "cpu", "cuda"),
     "out_dir": _PATH,
     "data_root": _PATH,
@@ -47,7 +48,37 @@ SHARED_RULES = {
     "dataset.learned_augment.init_probability": OPEN_UNIT,
     "dataset.learned_augment.init_magnitude": OPEN_UNIT,
     "dataset.neumann_alpha": POSITIVE,
+    "dataset.valid_size": (lambda v: (is_int(v) and v >= 1) or (is_number(v) and 0 < v < 1),
+                           "a count (an integer >= the number of classes) or a share in (0, 1)"),
+    "dataset.test_size": (lambda v: is_int(v) and v >= 1, "an integer >= the number of classes"),
+    "dataset.path": (lambda v: v is None or (isinstance(v, str) and v != ""), "null or a folder path"),
+    "dataset.system_dir": _PATH,
+    "dataset.crop": POSITIVE_INT,
+    "dataset.resize": POSITIVE_INT,
+    "dataset.augment.crop_padding": (lambda v: is_int(v) and v >= 0, "an integer >= 0 (pixels)"),
+    "dataset.augment.hflip": BOOLEAN,
+    "dataset.augment.erasing": BOOLEAN,
+    "dataset.randaugment.num_ops": (lambda v: is_int(v) and v >= 0, "an integer >= 0"),
+    # RandAugment's magnitudes are torchvision's 31 bins
+    "dataset.randaugment.magnitude": (lambda v: is_int(v) and 0 <= v <= 30, "an integer in 0 .. 30"),
+    "dataset.randsub.magnitude": (lambda v: is_int(v) and 0 <= v <= 30, "an integer in 0 .. 30"),
+    "optim.momentum": (lambda v: is_number(v) and 0 <= v < 1, "a number in [0, 1)"),
+    "optim.nesterov": BOOLEAN,
+    "optim.weight_decay": NON_NEGATIVE,
+    "optim.min_lr_factor": FACTOR,
+    "model.encoder.depth": (lambda v: is_int(v) and v >= 10 and (v - 4) % 6 == 0,
+                            "an integer >= 10 with depth - 4 a multiple of 6 (a wide ResNet's)"),
+    "model.encoder.widen_factor": at_least(1),
+    "model.encoder.dropout": (lambda v: is_number(v) and 0 <= v < 1, "a number in [0, 1)"),
+    "model.encoder.widths": int_list(1, length=4),
+    "model.encoder.pool_after": (lambda v: int_list(0)[0](v) and all(i < 4 for i in v),
+                                 "a list of layer numbers in 0 .. 3"),
 }
+# what a config group's option is, not a setting of it: chosen with the group (dataset=, model=, los_model=, ...)
+FACTS = {"dataset.name": "dataset", "dataset.num_classes": "dataset", "dataset.in_channels": "dataset",
+         "dataset.mean": "dataset", "dataset.std": "dataset", "model.name": "model", "model.encoder._target_": "model",
+         "aug_model.name": "aug_model", "los_model.name": "los_model", "los_model.weights": "los_model",
+         "los_model.soft_labels": "los_model", "hyper_opt.name": "hyper_opt"}
 
 
 @cache
@@ -68,6 +99,7 @@ def validate_config(cfg, on_this_machine=True):
         value = OmegaConf.select(cfg, key, default=absent)
         if value is not absent:  # a key of some options of a group only (hyper_opt.pass_fraction)
             check_value(all_rules(), key, value)
+    _check_sizes(cfg)
     if cfg.task != "train":
         _check_training_settings_left_alone(cfg)
     package(cfg.task).validate(cfg)
@@ -87,6 +119,16 @@ def with_table_signature(cfg):
         with open_dict(cfg):
             cfg.aug_model.table_sha256 = table_signature(cfg.aug_model.policy)
     return cfg
+
+
+def _check_sizes(cfg):
+    """The stratified splits need an image of every class: a count of at least the number of classes."""
+    classes = cfg.dataset.num_classes
+    for key in ("valid_size", "test_size"):
+        value = cfg.dataset.get(key)
+        if is_int(value) and value < classes:
+            raise UserError(f"dataset.{key}={value} is not allowed with dataset={cfg.dataset.name}: a stratified split "
+                            f"needs at least one image of each of its {classes} classes")
 
 
 def _check_training_settings_left_alone(cfg):
@@ -119,8 +161,13 @@ def check_overrides(args, conf_dir):
                       for value in (o.sweep_iterator() if o.is_sweep_override() else [o.value()])} or {"train"}
     for override in parsed:
         key = override.key_or_group
+        if key == "hydra.launcher.max_parallel":
+            _check_max_parallel(override, parsed)
         if key.startswith("hydra"):
             continue  # Hydra's own settings (hydra/launcher=slurm, hydra.launcher.partition=...) are Hydra's to check
+        if key in FACTS:
+            raise UserError(f"{key} is not a setting: it is part of the {FACTS[key]} option chosen (choose another "
+                            f"{FACTS[key]}=...)")
         if override.is_add() or override.is_force_add() or override.is_delete():
             # a key added or removed would change the run's identity without changing what it computes
             raise UserError(f"{override.input_line!r} is not allowed: settings are set (key=value), not added "
@@ -141,6 +188,18 @@ def check_overrides(args, conf_dir):
             for value in values:
                 check_value(all_rules(), key, value)
     _check_composition(parsed, conf_dir)
+
+
+def _check_max_parallel(override, parsed):
+    """``hydra.launcher.max_parallel``: the local launcher's, an integer >= 1 (Hydra would answer in five lines)."""
+    launchers = {str(o.value()) for o in parsed if o.key_or_group == "hydra/launcher" and not o.is_sweep_override()}
+    if "local" not in launchers:
+        raise UserError("hydra.launcher.max_parallel is a setting of hydra/launcher=local: add hydra/launcher=local")
+    values = list(override.sweep_iterator()) if override.is_sweep_override() else [override.value()]
+    for value in values:
+        if not (is_int(value) and value >= 1):
+            raise UserError(f"hydra.launcher.max_parallel={value!r} is not allowed: hydra.launcher.max_parallel must "
+                            "be an integer >= 1 (jobs at once)")
 
 
 def _preset_task(conf_dir, experiment):

@@ -2,6 +2,7 @@
 allowed)``), and the one-line error of a value that fails it. The shared settings' rules are autodo.config's; each
 task package brings its own (``RULES``)."""
 
+import math
 import numbers
 
 from omegaconf import ListConfig
@@ -10,7 +11,8 @@ from autodo.errors import UserError
 
 
 def is_number(value):
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+    """A finite real number (not a bool: YAML's true is no number)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def is_int(value):
@@ -32,6 +34,16 @@ OPEN_UNIT = (lambda v: is_number(v) and 0 < v < 1, "a number in (0, 1)")
 SHARE = (lambda v: is_number(v) and 0 <= v <= 1, "a number in [0, 1] (a share of dataset.epochs)")
 POSITIVE = (lambda v: is_number(v) and v > 0, "a number > 0")
 POSITIVE_INT = (lambda v: is_int(v) and v > 0, "an integer > 0")
+NON_NEGATIVE = (lambda v: is_number(v) and v >= 0, "a number >= 0")
+FACTOR = (lambda v: is_number(v) and 0 <= v <= 1, "a number in [0, 1]")
+
+
+def int_list(low=1, length=None):
+    """A list of integers >= ``low`` (of ``length`` items, where given)."""
+    def test(value):
+        return (isinstance(value, (list, tuple, ListConfig)) and all(is_int(v) and v >= low for v in value)
+                and (length is None or len(value) == length))
+    return test, f"a list of integers >= {low}" + (f" ({length} of them)" if length else "")
 COUNT = (lambda v: is_int(v) and v >= 0, "an integer >= 0")
 
 

@@ -4,13 +4,15 @@ settings' checks (``RULES``, ``validate``), which import no torch."""
 from autodo.rules import at_least, is_int, one_of
 
 ACQUISITIONS = ("random", "entropy", "varR", "coreset", "badge", "fisher")  # active_learning.acquisition
+MAX_STEPS = 1_000_000
 
 RULES = {
     "active_learning.acquisition": one_of(*ACQUISITIONS),
     "active_learning.initial": at_least(1),
     "active_learning.budget": at_least(1),
     "active_learning.iterations": at_least(1),
-    "active_learning.min_steps": at_least(0),
+    # each model trains at least this many SGD steps: a bound, so that a typo cannot make a run of years
+    "active_learning.min_steps": (lambda v: is_int(v) and 0 <= v <= MAX_STEPS, f"an integer in 0 .. {MAX_STEPS:,}"),
     "active_learning.retrain": one_of("scratch", "warm"),
     "active_learning.init": one_of("random", "rotation"),
     "active_learning.pseudo_label": one_of("prediction", "rotation"),

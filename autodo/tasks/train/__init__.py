@@ -28,6 +28,8 @@ RULES = {
     "hyper_opt.lr_factor.weights": POSITIVE,
     "hyper_opt.lr_factor.soft_labels": POSITIVE,
     "hyper_opt.neumann_alpha": POSITIVE,
+    "hyper_opt.neumann_terms": (lambda v: is_int(v) and v >= 0, "an integer >= 0 (the Neumann series' terms)"),
+    "hyper_opt.min_lr_factor": (lambda v: is_number(v) and 0 <= v <= 1, "a number in [0, 1]"),
     # the learned augmentation's start values are logits' sigmoids: 0 and 1 are out of reach
     "aug_model.init_probability": OPEN_UNIT,
     "aug_model.init_magnitude": OPEN_UNIT,
