@@ -25,6 +25,20 @@ CONF_DIR = Path(__file__).resolve().parent / "conf"
 log = logging.getLogger("autodo")
 
 
+class Interrupted(Exception):
+    """Ctrl-C while a run trained in ``folder``: what to say of it in one line."""
+
+    def __init__(self, folder):
+        from autodo.run_folder import DamagedRun
+
+        try:
+            done = len(folder.read_metrics()) if folder.checkpoint.exists() else 0
+        except DamagedRun:
+            done = 0
+        kept = f"the checkpoint of its first {done} epochs or iterations is kept" if done else "nothing was kept"
+        super().__init__(f"interrupted: {folder.path}: {kept}; relaunch the same command to resume")
+
+
 def fail(message, status=2):
     print(f"error: {message}", file=sys.stderr)
     sys.exit(status)
@@ -49,6 +63,9 @@ def run(cfg):
                 log.info("code: %s; run folder %s", code_version_text(), folder.path)
                 try:
                     return folder, run_task(cfg, folder, to_absolute_path(cfg.data_root)), False
+                except KeyboardInterrupt:
+                    folder.discard()
+                    raise Interrupted(folder) from None
                 except BaseException:
                     folder.discard()
                     raise
@@ -65,6 +82,10 @@ def main(cfg):
     hydra_cfg = HydraConfig.get()
     try:
         folder, result, finished = run(cfg)
+    except (Interrupted, KeyboardInterrupt) as error:
+        if hydra_cfg.mode == RunMode.MULTIRUN:
+            raise
+        fail(str(error) or "interrupted before the run began", status=130)
     except Exception as error:
         if hydra_cfg.verbose and not isinstance(error, UserError):
             traceback.print_exc()

@@ -6,6 +6,8 @@ shared settings' rules are here; each task package brings its own (``RULES`` and
 registry), and none of it imports torch.
 """
 
+import difflib
+import re
 from functools import cache
 from pathlib import Path
 
@@ -227,4 +229,27 @@ def _check_composition(parsed, conf_dir):
         with initialize_config_dir(config_dir=str(Path(conf_dir).absolute()), version_base="1.3"):
             compose("config", overrides=overrides)
     except (HydraException, OmegaConfBaseException) as error:
-        raise UserError(joined(error)) from None
+        unknown = re.match(r"Could not override '([^']+)'", str(error))
+        raise UserError(_unknown_key(unknown.group(1), overrides, conf_dir) if unknown else joined(error)) from None
+
+
+def _unknown_key(key, overrides, conf_dir):
+    """``unknown key dataset.epoch; did you mean dataset.epochs?``: the closest key beside it (Hydra would advise
+    ``+dataset.epoch``, which is refused: a key is set, not added)."""
+    from hydra import compose, initialize_config_dir
+    from hydra.errors import HydraException
+    from omegaconf import DictConfig
+    from omegaconf.errors import OmegaConfBaseException
+
+    parent, _, leaf = key.rpartition(".")
+    try:
+        with initialize_config_dir(config_dir=str(Path(conf_dir).absolute()), version_base="1.3"):
+            cfg = compose("config", overrides=[o for o in overrides if o.split("=", 1)[0] != key])
+    except (HydraException, OmegaConfBaseException):  # another key is unknown too: the first one named
+        return f"unknown key {key}"
+    node = OmegaConf.select(cfg, parent) if parent else cfg
+    names = [str(name) for name in node] if isinstance(node, DictConfig) else []
+    close = difflib.get_close_matches(leaf, names, n=1)
+    where = f"{parent}." if parent else ""
+    return f"unknown key {key}" + (f"; did you mean {where}{close[0]}?" if close else
+                                   f"; {parent or 'the config'} has {', '.join(sorted(names))}")

@@ -310,3 +310,20 @@ def test_inspecting_a_finished_run_with_a_corrupt_checkpoint_gives_advice_for_a_
     assert aggregate.main([str(tmp_path / "outputs"), "--inspect", str(run_dir)]) == 2
     err = capsys.readouterr().err
     assert "of this finished run is unreadable" in err and "delete it" not in err
+
+
+def test_ctrl_c_is_one_line_exit_130_and_the_run_resumes(tmp_path):
+    """The fault trial (the researcher's day): Ctrl-C printed a 60-line traceback and exited 1."""
+    import signal
+    import time
+
+    args = [sys.executable, str(REPO / "launch.py"), "dataset.epochs=200"]
+    proc = subprocess.Popen(args, cwd=tmp_path, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    while not list((tmp_path / "outputs").glob("*/checkpoint.pt")):
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and err.count("\n") == 1 and "relaunch the same command to resume" in err, err
+    run_dir = only_run(tmp_path / "outputs")
+    assert (run_dir / "checkpoint.pt").exists() and "first" in err and not (run_dir / ".lock").exists()
