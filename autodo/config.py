@@ -189,7 +189,22 @@ def check_overrides(args, conf_dir):
         else:
             for value in values:
                 check_value(all_rules(), key, value)
+    if not {"-m", "--multirun"} & set(args):
+        _check_not_a_sweep(parsed, conf_dir)
     _check_composition(parsed, conf_dir)
+
+
+def _check_not_a_sweep(parsed, conf_dir):
+    """A sweep preset or a swept value without ``-m`` would run one job of it: say so instead."""
+    for override in parsed:
+        if override.key_or_group == "experiment" and not override.is_sweep_override():
+            path = Path(conf_dir) / "experiment" / f"{override.value()}.yaml"
+            preset = OmegaConf.load(path) if path.exists() else {}
+            if OmegaConf.select(preset, "hydra.sweeper.params"):
+                raise UserError(f"experiment={override.value()} is a sweep: add -m (python launch.py -m "
+                                f"experiment={override.value()} ...)")
+        elif override.is_sweep_override():
+            raise UserError(f"{override.input_line} is a sweep: add -m (python launch.py -m ...)")
 
 
 def _check_max_parallel(override, parsed):

@@ -170,3 +170,13 @@ def test_valid_set_methods_set_their_flag_and_name_their_row(method, groups, fla
     assert method_name(*groups, *flags) == name
     validate_config(cfg)
     assert composed(f"method={method}", "head_refit=false").head_refit is False  # the command line wins
+
+
+@pytest.mark.parametrize("args, message", [
+    (["experiment=digits_demo"], "experiment=digits_demo is a sweep: add -m"),
+    (["seed=0,1"], "seed=0,1 is a sweep: add -m"),
+])
+def test_a_sweep_without_multirun_is_one_line_not_one_job_of_it(args, message):
+    with pytest.raises(UserError, match=message):
+        check_overrides(args, CONF)
+    check_overrides(["-m", *args], CONF)  # with -m it is the sweep it says
