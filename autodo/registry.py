@@ -14,7 +14,7 @@ opening its folder, and reading finished runs back.
 import importlib
 
 from autodo import identity as identities
-from autodo.run_folder import RESULT, RESULT_NUMBERS, DamagedRun, FoundRun, open_folder, run_folders
+from autodo.run_folder import RESULT, DamagedRun, FoundRun, open_folder, run_folders
 
 # conf/task/<name>.yaml -> its package
 TASKS = {"train": "autodo.tasks.train", "subsample": "autodo.tasks.subsample",
@@ -73,15 +73,19 @@ def known(task):
     return isinstance(task, str) and task in TASKS
 
 
-def headline(config):
-    """The number every finished run of the task of ``config`` has (None for a task this version does not know)."""
-    return face(task_of(config)).HEADLINE if known(task_of(config)) else None
+def result_numbers(config):
+    """The numbers of the result of a run of ``config``: the keys that are numbers when present, and the one every
+    finished run of its task has (none for a task this version does not know)."""
+    if not known(task_of(config)):
+        return (), None
+    task = face(task_of(config))
+    return task.RESULT_NUMBERS, task.HEADLINE
 
 
 def read_run(folder):
     """The result of the finished run folder ``folder``, checked: its numbers, and that its config is the run its
     ``run.json`` names (a task may know a former signature of the same config that computed something else)."""
-    result = folder.read_result(headline)
+    result = folder.read_result(result_numbers)
     config = result["config"]
     if not known(task_of(config)):
         raise DamagedRun(f"{RESULT}: task={task_of(config)!r} is not a task of this version")
@@ -135,7 +139,8 @@ def _conflict(other, differ):
 
 def _differing_numbers(one, other):
     """The numbers two results of one run disagree on (times aside: the same run takes its own time), as text."""
-    keys = [key for key in RESULT_NUMBERS if not key.endswith("time_s") and (key in one or key in other)]
+    numbers = {*result_numbers(one["config"])[0], *result_numbers(other["config"])[0]}
+    keys = sorted(key for key in numbers if not key.endswith("time_s") and (key in one or key in other))
     return ", ".join(f"{key} {one.get(key)} and {other.get(key)}" for key in keys if one.get(key) != other.get(key))
 
 

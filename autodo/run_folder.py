@@ -49,10 +49,6 @@ RESULT = "result.json"
 LOCK = ".lock"  # held by the process that trains the run
 LEGACY_CONFIG = ".hydra/config.yaml"  # run folders written before run.json existed
 
-# the numbers of result.json, each a number when present
-RESULT_NUMBERS = ("epochs", "test_acc", "test_acc_final", "test_acc_best", "test_acc_at_best_valid", "majority_acc",
-                  "minority_acc", "minority_acc_best", "minority_acc_at_best_valid", "wall_time_s", "search_time_s",
-                  "cleaning_time_s")
 
 
 class DamagedRun(Exception):
@@ -183,14 +179,15 @@ class RunFolder:
             raise DamagedRun(f"{RUN_JSON} holds no signature (64 hex digits): {str(stored)[:20]!r}")
         return stored
 
-    def read_result(self, headline):
-        """``result.json`` as a dict, checked: a ``config`` and numbers where numbers belong, ``headline`` (the
-        number every finished run of its task has; a function of the result's config) among them."""
+    def read_result(self, numbers_of):
+        """``result.json`` as a dict, checked: a ``config``, and finite numbers where numbers belong (``numbers_of``,
+        a function of the result's config: the keys that are numbers when present, and the one every finished run of
+        its task has)."""
         result = _read_json_file(self.result)
         if not isinstance(result, dict) or not isinstance(result.get("config"), dict):
             raise DamagedRun(f"{RESULT} holds no config")
-        required = headline(result["config"])
-        for key in RESULT_NUMBERS:
+        keys, required = numbers_of(result["config"])
+        for key in (*keys, *([required] if required else [])):
             value = result.get(key, 0 if key != required else None)
             if not isinstance(value, numbers.Real) or isinstance(value, bool) or not math.isfinite(value):
                 raise DamagedRun(f"{RESULT}: {key}={value!r} is not a finite number")

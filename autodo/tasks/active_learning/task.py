@@ -28,6 +28,7 @@ from autodo.io import unreadable, verified_torch_load
 log = logging.getLogger("autodo")
 READS = ("task", "dataset", "model", "optim", "ir", "nr", "sr", "seed", "amp", "active_learning")
 HEADLINE = "test_acc"  # the number every finished run has
+RESULT_NUMBERS = ("test_acc", "majority_acc", "minority_acc", "wall_time_s")  # each a finite number when present
 MODELS = "models"  # the run folder's folder of each iteration's model weights
 REPORT = "autodo.tasks.active_learning.report"  # its rows, table and figure for aggregate.py
 INITIAL, TRAINING, ACQUIRING, ROTATING = 100, 101, 102, 103  # the task's random streams (autodo.augment.copies)

@@ -23,6 +23,7 @@ from autodo.tasks.subsample.selection import SCORED, HeadData, select_and_fit
 log = logging.getLogger("autodo")
 READS = ("task", "dataset", "model", "optim", "ir", "nr", "sr", "seed", "amp", "subsample")
 HEADLINE = "test_acc"  # the number every finished run has
+RESULT_NUMBERS = ("test_acc", "majority_acc", "minority_acc", "wall_time_s")  # each a finite number when present
 REPORT = "autodo.tasks.subsample.report"  # its rows, table and figure for aggregate.py
 SELECTION = "selection.json"  # the run folder's file of the points augmented, their scores and rounds
 MAX_HEAD_PARAMETERS = 20_000  # influence: the exact Hessian of the head is this squared, in float64 (3.2 GB)

@@ -13,7 +13,7 @@ import numpy as np
 from autodo.figures import colour_map, draw_band, over_seeds, panel_grid, save_figure
 from autodo.run_folder import METRICS, RESULT, DamagedRun, RunFolder
 from autodo.tasks.train.report import label_runs
-from autodo.tasks.train.task import HEADLINE
+from autodo.tasks.train.task import HEADLINE, RESULT_NUMBERS
 
 CURVES = ("test_acc", "train_loss")  # what the learning curves draw of every epoch
 
@@ -127,7 +127,7 @@ def per_class_accuracy(runs, path):
     colours = colour_map(methods)
     width = 0.8 / len(methods)
     for cell, label, rows in groups:
-        results = [RunFolder(d).read_result(lambda config: HEADLINE) for d in rows["run_dir"]]
+        results = [RunFolder(d).read_result(lambda config: (RESULT_NUMBERS, HEADLINE)) for d in rows["run_dir"]]
         accuracy = np.mean([r["test_per_class_acc"] for r in results], axis=0)
         classes = np.arange(len(accuracy))
         offset = width * (methods.index(label) - (len(methods) - 1) / 2)  # the group centred on its class

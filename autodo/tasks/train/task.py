@@ -6,6 +6,10 @@ from autodo.tasks.train.methods import learns_from_clean, lr_factors, method_of,
 from autodo.vocabulary import PAPER_SMOOTHING
 
 HEADLINE = "test_acc_final"
+# the numbers of its result.json, each a finite number when present
+RESULT_NUMBERS = ("epochs", "test_acc_final", "test_acc_best", "test_acc_at_best_valid", "majority_acc", "minority_acc",
+                  "minority_acc_best", "minority_acc_at_best_valid", "valid_acc_final", "valid_acc_best",
+                  "wall_time_s", "search_time_s", "cleaning_time_s")
 REPORT = "autodo.tasks.train.report"  # its rows, table and figures for aggregate.py
 
 
