@@ -50,6 +50,7 @@ SHARED_RULES = {
     "dataset.learned_augment.init_probability": OPEN_UNIT,
     "dataset.learned_augment.init_magnitude": OPEN_UNIT,
     "dataset.neumann_alpha": POSITIVE,
+    "dataset.num_classes": at_least(2, "the classes of an ImageNet folder of one's own"),
     "dataset.valid_size": (lambda v: (is_int(v) and v >= 1) or (is_number(v) and 0 < v < 1),
                            "a count (an integer >= the number of classes) or a share in (0, 1)"),
     "dataset.test_size": (lambda v: is_int(v) and v >= 1, "an integer >= the number of classes"),
@@ -81,6 +82,8 @@ FACTS = {"dataset.name": "dataset", "dataset.num_classes": "dataset", "dataset.i
          "dataset.mean": "dataset", "dataset.std": "dataset", "model.name": "model", "model.encoder._target_": "model",
          "aug_model.name": "aug_model", "los_model.name": "los_model", "los_model.weights": "los_model",
          "los_model.soft_labels": "los_model", "hyper_opt.name": "hyper_opt"}
+# ... except where the option leaves it to the user: an ImageNet folder of one's own has its own classes
+USERS_FACTS = {"dataset.num_classes": ("dataset", "imagenet")}
 
 
 @cache
@@ -167,7 +170,7 @@ def check_overrides(args, conf_dir):
             _check_max_parallel(override, parsed)
         if key.startswith("hydra"):
             continue  # Hydra's own settings (hydra/launcher=slurm, hydra.launcher.partition=...) are Hydra's to check
-        if key in FACTS:
+        if key in FACTS and _group_choice(parsed, *USERS_FACTS.get(key, ("", None))) is None:
             raise UserError(f"{key} is not a setting: it is part of the {FACTS[key]} option chosen (choose another "
                             f"{FACTS[key]}=...)")
         if override.is_add() or override.is_force_add() or override.is_delete():
@@ -192,6 +195,12 @@ def check_overrides(args, conf_dir):
     if not {"-m", "--multirun"} & set(args):
         _check_not_a_sweep(parsed, conf_dir)
     _check_composition(parsed, conf_dir)
+
+
+def _group_choice(parsed, group, option):
+    """``option`` if the command line chooses it for ``group``, else None."""
+    chosen = {str(o.value()) for o in parsed if o.key_or_group == group and not o.is_sweep_override()}
+    return option if option in chosen else None
 
 
 def _check_not_a_sweep(parsed, conf_dir):

@@ -8,6 +8,7 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
+from autodo.io import atomic_torch_save
 from autodo.run_folder import RunFolder
 from autodo.registry import read_run
 from conftest import launch, run_config, run_dirs
@@ -112,7 +113,7 @@ def test_a_requeued_run_trains_no_fold_again_and_a_seed_mate_none(cleaned_runs, 
         cleaning.run_label_issues(cfg, requeued, data)
     saved = torch.load(cached_folds(data))
     assert not requeued.file(cleaning.CLEANING).exists() and saved["done"] == [0, 1]
-    torch.save({**saved, "time_s": 1000.0}, cached_folds(data))  # as if the first launch's two folds took that long
+    atomic_torch_save(cached_folds(data), {**saved, "time_s": 1000.0})  # as if the first launch's folds took that long
     monkeypatch.setattr(cleaning, "_fold_probabilities", fold_probabilities)
     issues = cleaning.run_label_issues(cfg, requeued, data)
     assert trained == [0, 1, 2]

@@ -29,6 +29,7 @@ BAD = {
     "dataset.randaugment.num_ops": ("-2", ()), "dataset.randaugment.magnitude": ("1000", ()),
     "dataset.learned_augment.init_probability": ("0", ()), "dataset.learned_augment.init_magnitude": ("1", ()),
     "dataset.neumann_alpha": ("nan", ()), "dataset.valid_size": ("0", ()), "dataset.test_size": ("0", ()),
+    "dataset.num_classes": ("1", ("dataset=imagenet",)),
     "dataset.path": ("''", ("dataset=imagenet",)), "dataset.system_dir": ("''", ("dataset=fashion_mnist",)),
     "dataset.crop": ("0", ("dataset=imagenet",)), "dataset.resize": ("-1", ("dataset=imagenet",)),
     "dataset.augment.crop_padding": ("-4", ()), "dataset.augment.hflip": ("left", ()),
@@ -109,6 +110,10 @@ def test_a_value_outside_a_setting_s_range_is_one_line_naming_it(key):
 def test_what_an_option_is_cannot_be_set_on_its_own(key):
     with pytest.raises(UserError, match=f"{key} is not a setting: it is part of the {FACTS[key]} option chosen"):
         check_overrides([f"{key}=3"], CONF)
+
+
+def test_an_imagenet_folder_of_one_s_own_says_its_classes():
+    check_overrides(["dataset=imagenet", "dataset.path=/data/inet", "dataset.num_classes=4"], CONF)
 
 
 @pytest.mark.parametrize("args, message", [
