@@ -77,6 +77,24 @@ SHARED_RULES = {
     "model.encoder.pool_after": (lambda v: int_list(0)[0](v) and all(i < 4 for i in v),
                                  "a list of layer numbers in 0 .. 3"),
 }
+_NAME = (lambda v: v is None or (isinstance(v, str) and v != ""), "null or a name")
+# the launchers' settings (conf/hydra/launcher/): key -> (the launchers that have it, its rule)
+LAUNCHER_RULES = {
+    "hydra.launcher.max_parallel": (("local",), (lambda v: is_int(v) and v >= 1, "an integer >= 1 (jobs at once)")),
+    "hydra.launcher.timeout_min": (("local", "slurm"), at_least(1, "minutes")),
+    "hydra.launcher.gpus_per_node": (("local", "slurm"), (lambda v: v is None or (is_int(v) and v >= 0),
+                                                          "null or an integer >= 0")),
+    "hydra.launcher.partition": (("slurm",), _NAME),
+    "hydra.launcher.account": (("slurm",), _NAME),
+    "hydra.launcher.qos": (("slurm",), _NAME),
+    "hydra.launcher.cpus_per_task": (("slurm",), (lambda v: v is None or (is_int(v) and v >= 1),
+                                                  "null or an integer >= 1")),
+    "hydra.launcher.mem_gb": (("slurm",), (lambda v: v is None or (is_number(v) and v > 0),
+                                           "null (the partition's default) or a number > 0")),
+    "hydra.launcher.array_parallelism": (("slurm",), at_least(1)),
+    "hydra.launcher.max_num_timeout": (("slurm",), at_least(0)),
+    "hydra.launcher.signal_delay_s": (("slurm",), at_least(0)),
+}
 # what a config group's option is, not a setting of it: chosen with the group (dataset=, model=, los_model=, ...)
 FACTS = {"dataset.name": "dataset", "dataset.num_classes": "dataset", "dataset.in_channels": "dataset",
          "dataset.mean": "dataset", "dataset.std": "dataset", "model.name": "model", "model.encoder._target_": "model",
@@ -166,8 +184,8 @@ def check_overrides(args, conf_dir):
                       for value in (o.sweep_iterator() if o.is_sweep_override() else [o.value()])} or {"train"}
     for override in parsed:
         key = override.key_or_group
-        if key == "hydra.launcher.max_parallel":
-            _check_max_parallel(override, parsed)
+        if key in LAUNCHER_RULES:
+            _check_launcher_setting(override, parsed)
         if key.startswith("hydra"):
             continue  # Hydra's own settings (hydra/launcher=slurm, hydra.launcher.partition=...) are Hydra's to check
         if key in FACTS and _group_choice(parsed, *USERS_FACTS.get(key, ("", None))) is None:
@@ -216,16 +234,15 @@ def _check_not_a_sweep(parsed, conf_dir):
             raise UserError(f"{override.input_line} is a sweep: add -m (python launch.py -m ...)")
 
 
-def _check_max_parallel(override, parsed):
-    """``hydra.launcher.max_parallel``: the local launcher's, an integer >= 1 (Hydra would answer in five lines)."""
-    launchers = {str(o.value()) for o in parsed if o.key_or_group == "hydra/launcher" and not o.is_sweep_override()}
-    if "local" not in launchers:
-        raise UserError("hydra.launcher.max_parallel is a setting of hydra/launcher=local: add hydra/launcher=local")
-    values = list(override.sweep_iterator()) if override.is_sweep_override() else [override.value()]
-    for value in values:
-        if not (is_int(value) and value >= 1):
-            raise UserError(f"hydra.launcher.max_parallel={value!r} is not allowed: hydra.launcher.max_parallel must "
-                            "be an integer >= 1 (jobs at once)")
+def _check_launcher_setting(override, parsed):
+    """A launcher's setting: one of the chosen launcher's, within its range (Hydra would answer in five lines)."""
+    key = override.key_or_group
+    launchers, rule = LAUNCHER_RULES[key]
+    chosen = {str(o.value()) for o in parsed if o.key_or_group == "hydra/launcher" and not o.is_sweep_override()}
+    if not chosen & set(launchers):
+        raise UserError(f"{key} is a setting of hydra/launcher={launchers[0]}: add hydra/launcher={launchers[0]}")
+    for value in list(override.sweep_iterator()) if override.is_sweep_override() else [override.value()]:
+        check_value({key: rule}, key, value)
 
 
 def _preset_task(conf_dir, experiment):

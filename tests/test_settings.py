@@ -127,3 +127,31 @@ def test_an_imagenet_folder_of_one_s_own_says_its_classes():
 def test_bad_settings_end_to_end_exit_2_with_nothing_written(tmp_path, args, message):
     assert_refused(launch(*args, cwd=tmp_path, check=False), message, tmp_path / "outputs")
     assert not (tmp_path / "local_data").exists()
+
+
+LAUNCHER_BAD = {"max_parallel": ("local", "1.5"), "timeout_min": ("local", "0"), "gpus_per_node": ("slurm", "-1"),
+                "partition": ("slurm", "''"), "account": ("slurm", "''"), "qos": ("slurm", "''"),
+                "cpus_per_task": ("slurm", "0"), "mem_gb": ("slurm", "nan"), "array_parallelism": ("slurm", "0"),
+                "max_num_timeout": ("slurm", "-1"), "signal_delay_s": ("slurm", "abc")}
+
+
+def test_every_launcher_setting_has_a_rule():
+    from autodo.config import LAUNCHER_RULES
+
+    keys = set()
+    for launcher in ("local", "slurm"):
+        own = OmegaConf.load(CONF / "hydra" / "launcher" / f"{launcher}.yaml")
+        keys |= {f"hydra.launcher.{key}" for key in own if key not in ("defaults", "_target_", "additional_parameters")}
+    assert keys == set(LAUNCHER_RULES) == {f"hydra.launcher.{key}" for key in LAUNCHER_BAD}
+
+
+@pytest.mark.parametrize("key", sorted(LAUNCHER_BAD))
+def test_a_bad_launcher_setting_is_one_line(key):
+    launcher, bad = LAUNCHER_BAD[key]
+    with pytest.raises(UserError) as info:
+        check_overrides(["-m", f"hydra/launcher={launcher}", f"hydra.launcher.{key}={bad}"], CONF)
+    assert f"hydra.launcher.{key}=" in str(info.value) and "\n" not in str(info.value)
+    other = {"local": "slurm", "slurm": "local"}[launcher]
+    if key not in ("timeout_min", "gpus_per_node"):  # a setting of one launcher only, given to the other
+        with pytest.raises(UserError, match=f"is a setting of hydra/launcher={launcher}"):
+            check_overrides(["-m", f"hydra/launcher={other}", f"hydra.launcher.{key}=1"], CONF)
