@@ -327,3 +327,15 @@ def test_ctrl_c_is_one_line_exit_130_and_the_run_resumes(tmp_path):
     assert proc.returncode == 130 and err.count("\n") == 1 and "relaunch the same command to resume" in err, err
     run_dir = only_run(tmp_path / "outputs")
     assert (run_dir / "checkpoint.pt").exists() and "first" in err and not (run_dir / ".lock").exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["sr=1e-9"], "sr=1e-09 and ir=1 leave no train image of the 1137: raise sr"),
+    (["dataset.valid_size=100000"], "dataset.valid_size=100000 is not allowed here: the train part holds 1437"),
+])
+def test_a_split_the_data_cannot_fill_is_one_line_and_nothing_written(run_launch, tmp_path, args, message):
+    """The fault trials: an empty train set, a validation split larger than the data (library errors, exit 1, a
+    split cache or an empty run folder written)."""
+    proc = run_launch(*args, check=False)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and message in proc.stderr, proc.stderr
+    assert not list((tmp_path / "outputs").glob("*")) and not list(tmp_path.glob("local_data/*/run0/split*"))

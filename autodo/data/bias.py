@@ -6,6 +6,7 @@ method run with that seed trains on the same data. The result is cached under
 ``<data_root>/<dataset>/run<seed>/``; two processes that build it at once write the same bytes.
 """
 
+import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from sklearn.model_selection import StratifiedShuffleSplit
 from autodo.errors import UserError
 from autodo.io import atomic_torch_save, unreadable, verified_torch_load
 
+log = logging.getLogger("autodo")
 # One random stream per step, so that changing one knob (say ir) leaves the draws of the others unchanged.
 _SUBSAMPLE, _IMBALANCE, _NOISE_WHERE, _NOISE_LABEL, _CLEAN_SPLIT = range(5)
 
@@ -64,6 +66,9 @@ def build_biased_split(labels, num_classes, valid_size, ir, nr, sr, seed):
     4. ``nr``: ``round(nr * |train|)`` train samples get a label drawn uniformly from all C classes.
     """
     labels = np.asarray(labels)
+    if isinstance(valid_size, int) and not num_classes <= valid_size <= len(labels) - num_classes:
+        raise UserError(f"dataset.valid_size={valid_size} is not allowed here: the train part holds {len(labels)} "
+                        f"images, and the validation split and the rest each need one of each of {num_classes} classes")
     splitter = StratifiedShuffleSplit(n_splits=1, test_size=valid_size, random_state=seed)
     train, valid = next(splitter.split(np.zeros(len(labels)), labels))
     train, valid = np.sort(train), np.sort(valid)
@@ -79,6 +84,12 @@ def build_biased_split(labels, num_classes, valid_size, ir, nr, sr, seed):
         minority = _stream(seed, _IMBALANCE).choice(minority_pool, size=size, replace=False)
         train = np.sort(np.concatenate([majority, minority]))
 
+    if not len(train):
+        raise UserError(f"sr={sr:g} and ir={ir:g} leave no train image of the {len(labels) - len(valid)}: raise sr")
+    missing = sorted(set(range(num_classes)) - set(labels[train].tolist()))
+    if missing:  # a class with no train image cannot be learned, whatever the method: say so
+        log.warning("sr=%g and ir=%g leave %d train images, none of classes %s", sr, ir, len(train),
+                    ", ".join(map(str, missing)))
     train_labels = labels[train].copy()
     relabelled = np.zeros(len(train), dtype=bool)
     count = round(nr * len(train))

@@ -65,7 +65,12 @@ def former_run(stored, config, run_identity):
 
 
 def check(cfg, data_root):
-    """The checks that need the data: more folds than confident learning can fill."""
+    """The checks that need the data: a train split that keeps every class where ``sr`` cuts it, more folds than
+    confident learning can fill."""
+    if cfg.sr < 1:
+        from autodo.data.pipeline import planned_split
+
+        planned_split(cfg, data_root)
     if cfg.label_cleaning.action != "none":
         from autodo.tasks.train.cleaning import check as check_folds
 
