@@ -142,7 +142,7 @@ def test_no_write_into_a_run_another_process_finished(tmp_path):
 def test_a_relaunch_that_waited_for_the_lock_finds_the_run_finished(run_launch, tmp_path):
     """The fault trial: `finished()` was checked before the lock and not after it; a launch held at its lock while
     the first finished then trained the run again and rewrote result.json. strace holds the second launch in its
-    flock for 12 s."""
+    first flock for 60 s, long enough for the first launch's 12 epochs even on a loaded machine."""
     import shutil
     import subprocess
     import sys
@@ -159,7 +159,7 @@ def test_a_relaunch_that_waited_for_the_lock_finds_the_run_finished(run_launch, 
         assert first.poll() is None, first.communicate()
         time.sleep(0.1)
     second = subprocess.run(["strace", "-f", "-o", str(tmp_path / "strace.log"), "-e", "trace=flock", "-e",
-                             "inject=flock:delay_enter=12000000", sys.executable, str(REPO / "launch.py"), *args],
+                             "inject=flock:delay_enter=60000000:when=1", sys.executable, str(REPO / "launch.py"), *args],
                             cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert first.wait(timeout=300) == 0
     run_dir = only_run(tmp_path / "outputs")
