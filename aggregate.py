@@ -27,7 +27,7 @@ import pandas as pd
 
 from autodo.errors import UserError
 from autodo.results import load_runs, other_tasks
-from autodo.tasks.train.report import SELECTIONS, label_runs, summary_table
+from autodo.tasks.train.report import SELECTIONS, label_runs, summary_stats, summary_table
 from autodo.run_folder import DamagedRun, RunFolder
 from autodo.registry import TASKS, face, read_run, task_of
 
@@ -62,6 +62,14 @@ FORMATS = {
     "csv": lambda table: table.reset_index().to_csv(index=False),
     "latex": to_latex,
 }
+# the numbers behind the table, a line per cell with mean, std and seeds as columns of their own (pandas reads them
+# as they are); NaN (the std of one seed) is an empty CSV field and JSON's null
+TIDY_FORMATS = {
+    "tidy-csv": lambda frame: frame.to_csv(index=False).rstrip("\n"),
+    "jsonl": lambda frame: frame.to_json(orient="records", lines=True).rstrip("\n"),
+}
+# a training run's columns as they are named in a tidy export: method is the conf/method name
+TRAIN_NAMES = {"method": "row", "preset": "method"}
 
 
 def say(*lines):
@@ -83,7 +91,9 @@ def main(argv=None):
     parser.add_argument("--augmented", choices=("wrong", "minority"),
                         help="task=subsample: instead of accuracy, the share (%%) of the augmented points that carry a "
                              "wrong label, or that are of a minority class")
-    parser.add_argument("--format", choices=FORMATS, default="text", help="the table's format")
+    parser.add_argument("--format", choices=[*FORMATS, *TIDY_FORMATS], default="text",
+                        help="the table's format; tidy-csv and jsonl: the numbers behind it, a line per cell with its "
+                             "row's names, mean, std and seeds in columns of their own (README: the tidy export)")
     parser.add_argument("--verbose", action="store_true",
                         help="also list every counted run and every run folder not counted, with the reason "
                              "(standard error)")
@@ -127,17 +137,15 @@ def main(argv=None):
     if unused:
         say(f"error: {unused[0]} is not an option of --task {args.task} (see --help)")
         return 2
-    others = [found for found in skipped if found.status == "other task"]
-    if others:
-        say(f"{len(others)} runs of other tasks not shown (--task {other_tasks(skipped)[0]} shows them)")
+    others = pd.Series([task_of(found.result["config"]) for found in skipped if found.status == "other task"])
+    if len(others):
+        say(f"{len(others)} runs of other tasks not shown (" + "; ".join(
+            f"{count} task={task}: --task {task} shows them" for task, count in others.value_counts().items()) + ")")
     skipped = [found for found in skipped if found.status != "other task"]
     if args.task != "train":
         return show_task(runs, skipped, args)
     if args.verbose:
-        with pd.option_context("display.max_rows", None, "display.max_columns", None, "display.width", 200):
-            say(runs.drop(columns=["run_dir", "settings", "settings_key"]).to_string(
-                index=False, float_format="{:.2f}".format))
-        say(*(f"not counted ({found.status}): {found.folder.path}: {found.reason}" for found in skipped))
+        list_runs(runs.drop(columns=["run_dir", "settings", "settings_key"]), skipped)
     not_counted = f"{len(skipped)} run folders not counted" + (" (--verbose lists them)" if skipped and not
                                                                  args.verbose else "")
     if not len(runs):
@@ -145,13 +153,19 @@ def main(argv=None):
         return 1
     say(f"{len(runs)} finished runs; {not_counted}")
     if args.runs_csv:
-        runs.drop(columns=["settings", "settings_key"]).to_csv(args.runs_csv, index=False)
+        columns = ["method", "row", "cell",
+                   *(column for column in runs if column not in ("preset", "settings", "settings_key"))]
+        label_runs(runs).rename(columns=TRAIN_NAMES)[columns].to_csv(args.runs_csv, index=False)
     what = ("minority-class " if args.minority else "") + ("accuracy" if args.accuracy else "error")
     say(f"test {what} (%), {args.select} epoch: mean ± std over seeds (seeds)")
     if args.select == "best_valid":
         say(held_out_note(runs))
-    table = summary_table(runs, args.select, minority=args.minority, error=not args.accuracy)
-    print(FORMATS[args.format](table))
+    if args.format in TIDY_FORMATS:
+        stats = summary_stats(runs, args.select, minority=args.minority, error=not args.accuracy)
+        print(TIDY_FORMATS[args.format](stats.rename(columns=TRAIN_NAMES).assign(
+            rule=args.select, value=f"test {what} (%)")))
+    else:
+        print(FORMATS[args.format](summary_table(runs, args.select, minority=args.minority, error=not args.accuracy)))
     if args.figures or args.inspect:
         try:
             draw_figures(runs, args)
@@ -159,6 +173,14 @@ def main(argv=None):
             say(f"error: {error}")
             return 2
     return 0
+
+
+def list_runs(runs, skipped):
+    """--verbose: every counted run, a line each, and every run folder not counted, with the reason."""
+    if len(runs):
+        with pd.option_context("display.max_rows", None, "display.max_columns", None, "display.width", 200):
+            say(runs.to_string(index=False, float_format="{:.2f}".format))
+    say(*(f"not counted ({found.status}): {found.folder.path}: {found.reason}" for found in skipped))
 
 
 def held_out_note(runs):
@@ -180,9 +202,7 @@ def show_task(runs, skipped, args):
     report = report_module(args.task)
 
     if args.verbose:
-        with pd.option_context("display.max_rows", None, "display.max_columns", None, "display.width", 200):
-            say(runs.drop(columns=["run_dir", "settings_key"]).to_string(index=False, float_format="{:.2f}".format))
-        say(*(f"not counted ({found.status}): {found.folder.path}: {found.reason}" for found in skipped))
+        list_runs(runs.drop(columns=["run_dir", "settings_key"]), skipped)
     if not len(runs):
         say(f"error: no finished task={args.task} runs under {', '.join(args.folders)} ({len(skipped)} run folders "
             "not counted)")
@@ -193,7 +213,11 @@ def show_task(runs, skipped, args):
     value = {"wrong": "wrong", "minority": "minority_share"}.get(args.augmented,
                                                                 "minority" if args.minority else "accuracy")
     say(f"{report.VALUES[value][1]}: mean ± std over seeds (seeds); {report.COLUMNS}")
-    print(FORMATS[args.format](report.table(runs, value)))
+    if args.format in TIDY_FORMATS:
+        stats = report.stats(runs, value).rename(columns=lambda column: column.removesuffix("_key"))
+        print(TIDY_FORMATS[args.format](stats.assign(value=report.VALUES[value][1])))
+    else:
+        print(FORMATS[args.format](report.table(runs, value)))
     written = []
     if args.figures:
         written.append(os.path.join(args.folders[0], "figures", report.FIGURE))

@@ -47,20 +47,22 @@ def fail(message, status=2):
 def run(cfg):
     """Check ``cfg``, then run its task in its run folder (nothing is run if the run is finished); return the
     folder, the run's result and whether it was finished before."""
-    from autodo.provenance import code_version_text
+    from autodo.provenance import provenance_text
     from autodo.run_folder import DamagedRun, log_to, stop_logging
-    from autodo.registry import open_run
+    from autodo.registry import open_run, settings_text
 
     validate_config(cfg)  # before anything is written
     check_task(cfg, to_absolute_path(cfg.data_root))
     with_table_signature(cfg)
-    folder = open_run(OmegaConf.to_container(cfg, resolve=True), to_absolute_path(cfg.out_dir),
-                      launched_as=HydraConfig.get().overrides.task)
+    config = OmegaConf.to_container(cfg, resolve=True)
+    folder = open_run(config, to_absolute_path(cfg.out_dir), launched_as=HydraConfig.get().overrides.task)
     if not folder.finished():
         with folder.claimed():
             if not folder.finished():  # again, under the lock: another launch may have finished it meanwhile
                 handler = log_to(folder)
-                log.info("code: %s; run folder %s", code_version_text(), folder.path)
+                log.info("run folder %s", folder.path)
+                log.info("code: %s", provenance_text())
+                log.info("config: %s", settings_text(config))
                 try:
                     return folder, run_task(cfg, folder, to_absolute_path(cfg.data_root)), False
                 except KeyboardInterrupt:

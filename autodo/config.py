@@ -7,6 +7,7 @@ registry), and none of it imports torch.
 """
 
 import difflib
+import importlib.util
 import re
 from functools import cache
 from pathlib import Path
@@ -20,7 +21,8 @@ from autodo.registry import TASKS, package
 from autodo.vocabulary import FAST_AUTOAUGMENT_TABLES
 
 OTHER_TASKS = tuple(task for task in TASKS if task != "train")  # each has its settings under its name
-CONFIG_GROUPS = ("task", "dataset", "model", "aug_model", "los_model", "hyper_opt", "method", "experiment")
+CONFIG_GROUPS = ("task", "dataset", "model", "aug_model", "los_model", "hyper_opt", "method", "experiment", "logger",
+                 "debug")
 _PATH = (lambda v: isinstance(v, str) and v != "", "a folder path (quote it if it reads as a number)")
 
 # the settings every task reads: key -> (test, what is allowed)
@@ -76,6 +78,11 @@ SHARED_RULES = {
     "model.encoder.widths": int_list(1, length=4),
     "model.encoder.pool_after": (lambda v: int_list(0)[0](v) and all(i < 4 for i in v),
                                  "a list of layer numbers in 0 .. 3"),
+    "logger.tracking_uri": (lambda v: v is None or (isinstance(v, str) and v != ""), "null or an MLflow tracking URI"),
+    "logger.experiment": (lambda v: isinstance(v, str) and v != "", "an MLflow experiment name"),
+    "logger.mode": one_of("offline", "online"),
+    "logger.project": (lambda v: isinstance(v, str) and v != "", "a W&B project name"),
+    "logger.entity": (lambda v: v is None or (isinstance(v, str) and v != ""), "null or a W&B entity"),
 }
 _NAME = (lambda v: v is None or (isinstance(v, str) and v != ""), "null or a name")
 # the launchers' settings (conf/hydra/launcher/): key -> (the launchers that have it, its rule)
@@ -99,7 +106,7 @@ LAUNCHER_RULES = {
 FACTS = {"dataset.name": "dataset", "dataset.num_classes": "dataset", "dataset.in_channels": "dataset",
          "dataset.mean": "dataset", "dataset.std": "dataset", "model.name": "model", "model.encoder._target_": "model",
          "aug_model.name": "aug_model", "los_model.name": "los_model", "los_model.weights": "los_model",
-         "los_model.soft_labels": "los_model", "hyper_opt.name": "hyper_opt"}
+         "los_model.soft_labels": "los_model", "hyper_opt.name": "hyper_opt", "logger.name": "logger"}
 # ... except where the option leaves it to the user: an ImageNet folder of one's own has its own classes
 USERS_FACTS = {"dataset.num_classes": ("dataset", "imagenet")}
 
@@ -126,6 +133,7 @@ def validate_config(cfg, on_this_machine=True):
     if cfg.task != "train":
         _check_training_settings_left_alone(cfg)
     package(cfg.task).validate(cfg)
+    _check_logger(cfg)
     if cfg.device == "cuda" and on_this_machine:
         import torch
 
@@ -152,6 +160,19 @@ def _check_sizes(cfg):
         if is_int(value) and value < classes:
             raise UserError(f"dataset.{key}={value} is not allowed with dataset={cfg.dataset.name}: a stratified split "
                             f"needs at least one image of each of its {classes} classes")
+
+
+# the package each logger option needs, and what to install
+LOGGER_PACKAGES = {"mlflow": ("mlflow", "mlflow-skinny"), "wandb": ("wandb", "wandb")}
+
+
+def _check_logger(cfg):
+    if cfg.get("logger") is None:
+        return
+    module, install = LOGGER_PACKAGES[cfg.logger.name]
+    if importlib.util.find_spec(module) is None:
+        raise UserError(f"logger={cfg.logger.name} is not allowed here: the {module} package is not installed "
+                        f"(pip install {install}), or leave logger unset for TensorBoard alone")
 
 
 def _check_training_settings_left_alone(cfg):

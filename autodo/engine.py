@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from autodo.errors import UserError
+from autodo.progress import Progress
 
 
 def _autocast(device, amp):
@@ -17,7 +18,8 @@ def _autocast(device, amp):
 def train_one_epoch(model, loader, transform, aug_model, loss_model, optimizer, scheduler, scaler, device, amp,
                     desc="train", wrong=None):
     """One pass of the network over the train subset with lambda fixed: the loss model's (weighted) loss of
-    the (augmented) images. Returns the mean loss and the accuracy (%) against the given labels; with ``wrong``
+    the (augmented) images. Returns the mean loss, each step's loss (``step_losses``) and the accuracy (%) against the
+    given labels; with ``wrong``
     (a mask over the train subset of the labels that are wrong, on the device), also that accuracy on the wrong
     labels alone (``acc_wrong_labels``: how much of the noise the network has memorised)."""
     model.train()
@@ -25,7 +27,10 @@ def train_one_epoch(model, loader, transform, aug_model, loss_model, optimizer, 
     loss_sum = torch.zeros((), device=device)
     correct = torch.zeros((), device=device, dtype=torch.long)
     wrong_hits = torch.zeros((), device=device, dtype=torch.long)
+    step_losses = []
     seen = 0
+    # a bar on a terminal; in the log, how a long pass goes (its end is the epoch's line)
+    progress = Progress(f"{desc}: steps", len(loader), last=False)
     for images, labels, index in tqdm(loader, desc=desc, leave=False, disable=None):
         if len(labels) == 1:  # batch norm cannot normalise a batch of one image: a last batch of one is left out
             continue
@@ -45,12 +50,15 @@ def train_one_epoch(model, loader, transform, aug_model, loss_model, optimizer, 
         scheduler.step()
         # accumulate on the device: a .item() per step would wait for the GPU every step
         loss_sum += loss.detach() * len(labels)
+        step_losses.append(loss.detach())
         hits = logits.argmax(1) == labels
         correct += hits.sum()
         if wrong is not None:
             wrong_hits += (hits & wrong[index]).sum()
         seen += len(labels)
-    stats = {"loss": loss_sum.item() / seen, "acc": 100.0 * correct.item() / seen}
+        progress.step()
+    stats = {"loss": loss_sum.item() / seen, "acc": 100.0 * correct.item() / seen,
+             "step_losses": torch.stack(step_losses).float().tolist()}
     if wrong is not None and wrong.any():  # one pass visits every sample once
         stats["acc_wrong_labels"] = 100.0 * wrong_hits.item() / wrong.sum().item()
     return stats

@@ -1,10 +1,13 @@
-"""What every task's figures are drawn with (matplotlib, PNG files written atomically): panels, one colour per label,
-a mean with its ±1 std band over seeds; and a model's confusion matrix and t-SNE of its test features
+"""What every task's figures are drawn with (matplotlib, PNG files written atomically): panels, one style per label
+(a colour-blind-safe colour, then a marker or hatch), the same in every figure of a report, a mean with its ±1 std
+band over seeds; and a model's confusion matrix and t-SNE of its test features
 (``aggregate.py --inspect``, autodo.inspection). Each task draws its own figures from these (autodo.tasks.train.figures,
 and the reports of the other tasks)."""
 
 import io
+import re
 from pathlib import Path
+from typing import NamedTuple
 
 import matplotlib
 
@@ -17,14 +20,51 @@ from autodo.io import atomic_write_bytes  # noqa: E402
 TSNE_POINTS = 2000  # t-SNE of at most this many test images (a fixed random subset)
 
 
-def panel_grid(cells, rows, height=3.2):
-    figure, axes = plt.subplots(rows, len(cells), figsize=(4.5 * len(cells), height * rows), squeeze=False)
+def panel_grid(cells, rows, height=3.2, width=4.5):
+    figure, axes = plt.subplots(rows, len(cells), figsize=(width * len(cells), height * rows), squeeze=False)
     return figure, {cell: axes[:, i] for i, cell in enumerate(cells)}
 
 
-def colour_map(labels):
-    """A colour per label, the same in every panel: tab20, then tab20b (distinct for up to 40)."""
-    return {label: (plt.cm.tab20 if i < 20 else plt.cm.tab20b)(i % 20) for i, label in enumerate(labels)}
+# Okabe and Ito's colour-blind-safe colours (Wong, Nature Methods 8:441, 2011), the two blues apart; after eight labels
+# they come again with a marker on lines and a hatch on bars, so that a dozen rows stay apart
+COLOURS = ("#0072b2", "#e69f00", "#009e73", "#d55e00", "#cc79a7", "#000000", "#56b4e9", "#f0e442")
+MARKERS = ("", "o", "s", "^", "D")
+HATCHES = ("", "//", "..", "xx", "\\\\")
+
+
+class Style(NamedTuple):
+    colour: str
+    marker: str  # "" for none
+    hatch: str
+
+
+def styles(labels):
+    """A ``Style`` per label, in the order given: a report draws every figure from one list of its labels, so a
+    method looks the same in all of them. Distinct for up to 40 labels."""
+    labels = list(dict.fromkeys(labels))
+    if len(labels) > len(COLOURS) * len(MARKERS):
+        raise ValueError(f"{len(labels)} labels, at most {len(COLOURS) * len(MARKERS)} can be told apart")
+    return {label: Style(COLOURS[i % len(COLOURS)], MARKERS[i // len(COLOURS)], HATCHES[i // len(COLOURS)])
+            for i, label in enumerate(labels)}
+
+
+def legend_handle(style, label, points=False):
+    """A solid line in ``style`` (marked as ``draw_band`` marks it), whatever the line styles drawn: dashes in a
+    figure mean a second quantity."""
+    from matplotlib.lines import Line2D
+
+    return Line2D([], [], color=style.colour, marker=_marker(style, points), linestyle="-", label=label)
+
+
+def _marker(style, points):
+    return style.marker or ("o" if points else None)
+
+
+def math_label(label):
+    """The paper's row names as mathtext: ``lambda^{A,W,S}`` -> $\\lambda^{A,W,S}$, ``lambda^A_SHA`` ->
+    $\\lambda^{A}_{SHA}$; the rest of the label as it is."""
+    return re.sub(r"lambda\^(\{[^}]*\}|\w)(?:_(\w+))?",
+                  lambda m: "$\\lambda^{%s}%s$" % (m[1].strip("{}"), f"_{{{m[2]}}}" if m[2] else ""), label)
 
 
 def over_seeds(values):
@@ -33,12 +73,18 @@ def over_seeds(values):
     return mean, values.std(1, ddof=1) if values.shape[1] > 1 else np.zeros_like(mean)
 
 
-def draw_band(axis, mean, std, colour, style="-"):
-    """A curve against epochs 1, 2, ... with its ±1 std band; returns the line."""
-    epochs = np.arange(1, len(mean) + 1)
-    (line,) = axis.plot(epochs, mean, style, color=colour)
-    axis.fill_between(epochs, mean - std, mean + std, color=colour, alpha=0.2)
-    return line
+def draw_band(axis, x, mean, std, style, linestyle="-", points=False):
+    """A curve of ``mean`` against ``x`` in ``style`` (a ``Style``) with its ±1 std band; ``points``: a curve of a
+    few measured points (labels, budgets), each marked (a circle where the style has no marker)."""
+    axis.plot(x, mean, linestyle, color=style.colour, marker=_marker(style, points), markersize=4,
+              markevery=1 if points else max(1, len(x) // 10))
+    axis.fill_between(x, mean - std, mean + std, color=style.colour, alpha=0.15)
+
+
+def leave_empty(axis, why):
+    """An axis with nothing to draw: its reason in words instead of empty 0-1 axes."""
+    axis.set_axis_off()
+    axis.text(0.5, 0.5, why, ha="center", va="center", fontsize="small", color="0.4", transform=axis.transAxes)
 
 
 def confusion_and_tsne(features, predictions, labels, name, folder):

@@ -1,7 +1,10 @@
 """What code computed a run, as dino logs it at start: the package's version and, where the package lies in a git
-work tree, its commit and whether the tree had uncommitted changes. Kept in every result, outside identity."""
+work tree, its commit and whether the tree had uncommitted changes; and on what machine: its host, Python, torch and
+CUDA. Logged at the start of every launch (with its time) and kept in every result, outside identity."""
 
 import functools
+import platform
+import socket
 import subprocess
 from pathlib import Path
 
@@ -35,3 +38,24 @@ def code_version_text():
     if "commit" in version:
         text += f", git {version['commit'][:7]}" + (" (uncommitted changes)" if version["dirty"] else "")
     return text
+
+
+@functools.cache
+def machine():
+    """``{"host", "python", "torch", "cuda", "gpu"}``: where this process computes (``cuda``: the CUDA version torch
+    was built with, None for a CPU build; ``gpu``: the first visible GPU's name, None without one)."""
+    import torch
+
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    return {"host": socket.gethostname(), "python": platform.python_version(), "torch": torch.__version__,
+            "cuda": torch.version.cuda, "gpu": gpu}
+
+
+def provenance_text():
+    """The code version and the machine in one line: ``autodo 0.1.0, git 68f9b13; host n1, python 3.11.2, torch
+    2.5.1, CUDA 12.4, GPU NVIDIA H200``."""
+    where = machine()
+    cuda = f"CUDA {where['cuda']}" if where["cuda"] else "CPU build"
+    gpu = f"GPU {where['gpu']}" if where["gpu"] else "no GPU"
+    return (f"{code_version_text()}; host {where['host']}, python {where['python']}, torch {where['torch']}, "
+            f"{cuda}, {gpu}")

@@ -6,6 +6,7 @@ import torch
 
 from autodo.engine import finite_loss, train_one_epoch
 from autodo.losses import LossModel
+from autodo.progress import Progress
 from autodo.schedule import WarmupCosine
 
 
@@ -39,7 +40,9 @@ def train_plain(cfg, model, loader, transform, device, desc):
                      symmetric=False).to(device)
     amp = amp_on(cfg, device)
     scaler = torch.amp.GradScaler(device.type, enabled=amp)
+    progress = Progress(f"{desc}: epoch", cfg.dataset.epochs)  # a line at most every 30 s
     for epoch in range(cfg.dataset.epochs):
         where = f"{desc}: epoch {epoch + 1}/{cfg.dataset.epochs}"
         finite_loss(train_one_epoch(model, loader, transform, None, loss, optimizer, scheduler, scaler, device, amp,
                                     desc=where), where)
+        progress.step()

@@ -36,7 +36,7 @@ from pathlib import Path
 
 from autodo.errors import UserError
 from autodo.io import atomic_write_bytes, atomic_write_json, atomic_write_jsonl
-from autodo.provenance import code_version
+from autodo.provenance import code_version, machine
 
 RUN_JSON = "run.json"
 CONFIG = "config.yaml"
@@ -111,9 +111,10 @@ class RunFolder:
         atomic_write_jsonl(self.metrics, rows)
 
     def write_result(self, result):
-        """``result.json``, written last, with the version of the code that finished the run (outside identity)."""
+        """``result.json``, written last, with the version of the code that finished the run and the machine it ran
+        on (outside identity)."""
         self.verify_claim()
-        atomic_write_json(self.result, {**result, "code_version": code_version()})
+        atomic_write_json(self.result, {**result, "code_version": code_version(), "machine": machine()})
 
     @contextlib.contextmanager
     def claimed(self):

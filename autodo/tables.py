@@ -1,20 +1,7 @@
-"""What every task's tables are made of: a cell's name and its ``mean ± std (n)`` text, flat settings, and the
+"""What every task's tables are made of: a cell's name and its ``mean ± std (n)`` text, and the
 paired judgement of "A beats B" on per-seed differences."""
 
-import json
-
 import pandas as pd
-
-
-def flat_settings(tree, prefix=""):
-    """``{"dataset": {"lr": 0.1}}`` -> ``{"dataset.lr": 0.1}`` (lists as JSON text, so that they compare)."""
-    flat = {}
-    for key, value in tree.items():
-        if isinstance(value, dict):
-            flat.update(flat_settings(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = json.dumps(value) if isinstance(value, list) else value
-    return flat
 
 
 def cell_name(dataset, ir, nr, sr=1.0):

@@ -16,10 +16,12 @@ from autodo.data.pipeline import RunData, build_run_data
 from autodo.engine import evaluate, finite_loss, train_one_epoch
 from autodo.hyper.optimizer import HyperOptimizer, hyper_epoch, steps_per_pass
 from autodo.losses import LossModel
-from autodo.metrics import hyper_diagnostics
+from autodo.metrics import class_halves, hyper_diagnostics
 from autodo.models import build_classifier
+from autodo.progress import Progress
 from autodo.recipes import amp_on, build_optimizer, pick_device
 from autodo.schedule import hyper_schedule
+from autodo.run_log import RunLog
 from autodo.vocabulary import PAPER_SMOOTHING
 
 log = logging.getLogger("autodo")
@@ -99,44 +101,58 @@ def resume(folder, parts):
     return history
 
 
-def train(cfg, folder, parts, history):
-    """The epochs after ``history``: a hyper pass (from the hyper start on), a training epoch, evaluation, a
-    checkpoint and a metrics line each."""
-    from torch.utils.tensorboard import SummaryWriter
+def log_step(parts, epochs):
+    """The step of the run's log (a training step, the x axis of every tag) at the end of ``epochs`` epochs."""
+    return epochs * len(parts.data.train_loader)
 
+
+def run_log(cfg, folder, parts, history, settings):
+    """The run's live log (autodo.run_log: TensorBoard, and the ``logger`` asked for) with its ``settings``, going
+    on after ``history``: what a killed launch logged after its checkpoint's last step is hidden."""
+    return RunLog(folder, settings, purge_step=log_step(parts, len(history)) + 1, logger=cfg.get("logger"))
+
+
+def train(cfg, folder, parts, history, live):
+    """The epochs after ``history``: a hyper pass (from the hyper start on), a training epoch, evaluation, a
+    checkpoint and a metrics line each; to the run's ``live`` log (``run_log``), each epoch's numbers and each
+    step's training loss, at the training step they were measured at."""
     data, model, num_classes = parts.data, parts.model, cfg.dataset.num_classes
     train_labels = data.train_loader.dataset.labels
     wrong = (train_labels != data.clean_train_labels).to(parts.device)
-    with SummaryWriter(str(folder.tensorboard), purge_step=len(history)) as writer:
-        for epoch in range(len(history), cfg.dataset.epochs):
-            epoch_start = time.perf_counter()
-            lr = parts.optimizer.param_groups[0]["lr"]
-            row = {"epoch": epoch + 1, "lr": lr}
-            if parts.hyper is not None and epoch >= parts.hyper_start_epoch:
-                row["hyper_lr"] = parts.hyper.learning_rate()
-                row.update(hyper_epoch(parts.hyper, model, data, parts.aug_model, parts.loss_model, parts.device, lr))
-                row["hyper_time_s"] = time.perf_counter() - epoch_start
-            train = train_one_epoch(model, data.train_loader, data.train_transform, parts.aug_model,
-                                    parts.loss_model, parts.optimizer, parts.scheduler, parts.scaler, parts.device,
-                                    parts.amp, desc=f"epoch {epoch + 1}/{cfg.dataset.epochs}", wrong=wrong)
-            finite_loss(train, f"epoch {epoch + 1}")
-            valid = evaluate(model, data.valid_loader, data.eval_transform, parts.device, num_classes, parts.amp)
-            test = evaluate(model, data.test_loader, data.eval_transform, parts.device, num_classes, parts.amp)
-            if "acc_wrong_labels" in train:  # the network's memorisation of the wrong labels
-                row["train_acc_wrong_labels"] = train["acc_wrong_labels"]
-            row.update({"train_loss": train["loss"], "train_acc": train["acc"], "valid_loss": valid["loss"],
-                        "valid_acc": valid["acc"], "test_loss": test["loss"], "test_acc": test["acc"],
-                        "test_per_class_acc": test["per_class_acc"]})
-            row.update(hyper_diagnostics(parts.loss_model, parts.aug_model, train_labels, data.clean_train_labels,
-                                         num_classes))
-            row["epoch_time_s"] = time.perf_counter() - epoch_start
-            history.append(row)
-            folder.verify_claim()
-            save_checkpoint(folder.checkpoint, parts.state(), data.generators, history)
-            folder.write_metrics(history)
-            for key, value in row.items():
-                if key not in ("epoch", "test_per_class_acc"):
-                    writer.add_scalar(key, value, epoch + 1)
-            log.info("epoch %d/%d  train loss %.4f  valid acc %.2f  test acc %.2f  (%.1fs)", epoch + 1,
-                     cfg.dataset.epochs, train["loss"], valid["acc"], test["acc"], row["epoch_time_s"])
+    progress = Progress("epoch", cfg.dataset.epochs, done=len(history), every_s=0)
+    for epoch in range(len(history), cfg.dataset.epochs):
+        epoch_start = time.perf_counter()
+        lr = parts.optimizer.param_groups[0]["lr"]
+        row = {"epoch": epoch + 1, "lr": lr}
+        if parts.hyper is not None and epoch >= parts.hyper_start_epoch:
+            row["hyper_lr"] = parts.hyper.learning_rate()
+            row.update(hyper_epoch(parts.hyper, model, data, parts.aug_model, parts.loss_model, parts.device, lr))
+            row["hyper_time_s"] = time.perf_counter() - epoch_start
+        train = train_one_epoch(model, data.train_loader, data.train_transform, parts.aug_model,
+                                parts.loss_model, parts.optimizer, parts.scheduler, parts.scaler, parts.device,
+                                parts.amp, desc=f"epoch {epoch + 1}/{cfg.dataset.epochs}", wrong=wrong)
+        finite_loss(train, f"epoch {epoch + 1}")
+        valid = evaluate(model, data.valid_loader, data.eval_transform, parts.device, num_classes, parts.amp)
+        test = evaluate(model, data.test_loader, data.eval_transform, parts.device, num_classes, parts.amp)
+        if "acc_wrong_labels" in train:  # the network's memorisation of the wrong labels
+            row["train_acc_wrong_labels"] = train["acc_wrong_labels"]
+        row.update({"train_loss": train["loss"], "train_acc": train["acc"], "valid_loss": valid["loss"],
+                    "valid_acc": valid["acc"], "test_loss": test["loss"], "test_acc": test["acc"],
+                    "test_per_class_acc": test["per_class_acc"]})
+        row.update(hyper_diagnostics(parts.loss_model, parts.aug_model, train_labels, data.clean_train_labels,
+                                     num_classes))
+        row["epoch_time_s"] = time.perf_counter() - epoch_start
+        history.append(row)
+        folder.verify_claim()
+        # logged before the checkpoint: a launch killed between the two has its epoch logged again by the next,
+        # which hides what came after the checkpoint (``run_log``)
+        live.add_series("train/step_loss", train["step_losses"], log_step(parts, epoch) + 1)
+        majority, minority = class_halves(test["per_class_acc"], num_classes)
+        # the epoch too (train/epoch), to read the steps by
+        live.add_row({**row, "test_majority_acc": majority, "test_minority_acc": minority}, log_step(parts, epoch + 1),
+                     leave_out=())
+        save_checkpoint(folder.checkpoint, parts.state(), data.generators, history)
+        folder.write_metrics(history)
+        progress.step(f"train loss {train['loss']:.4f}  valid acc {valid['acc']:.2f}  test acc {test['acc']:.2f}  "
+                      f"({row['epoch_time_s']:.1f}s)")
     return history

@@ -31,7 +31,7 @@ sys.path.insert(0, str(REPO))
 
 from reproduce import RUNS, machine, preset_seeds, write_benchmarks  # noqa: E402
 
-from autodo.figures import plt, save_figure  # noqa: E402
+from autodo.figures import plt, save_figure, styles  # noqa: E402
 from autodo.tasks.train.methods import method_slug  # noqa: E402
 from autodo.results import load_runs  # noqa: E402
 from autodo.tables import beats, mean_std_text  # noqa: E402
@@ -50,8 +50,8 @@ ROWS = {
     "autodo_valid": "full AutoDO on train + the N images, hypergradients on them too",
     "autodo_prior": "full AutoDO with the logit-adjusted loss inside: hypergradients on the N images",
 }
-# Okabe and Ito's colour-blind-safe palette: one colour per row, in every panel
-COLOURS = dict(zip(ROWS, ("#000000", "#E69F00", "#56B4E9", "#009E73", "#D55E00", "#0072B2", "#CC79A7")))
+# the project's colour-blind-safe palette (autodo.figures): one colour per row, in every panel
+COLOURS = {row: style.colour for row, style in styles(ROWS).items()}
 # (A, B): "A beats B", judged at every budget under both rules
 CLAIMS = (("autodo", "autodo_frozen_valid"), ("autodo_valid", "autodo_frozen_valid"), ("autodo", "train_on_valid_la"),
           ("autodo_valid", "train_on_valid_la"), ("autodo_prior", "autodo"), ("autodo", "baseline"),

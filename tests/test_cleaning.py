@@ -256,3 +256,18 @@ def test_a_damaged_cleaning_file_is_one_line(tmp_path):
     path.write_text('{"positions": [1, 2]')
     with pytest.raises(UserError, match="cleaning.json is unreadable .JSONDecodeError.: delete it"):
         read_label_issues(path)
+
+
+def test_every_fold_and_epoch_says_how_far_it_is_and_the_time_left(cleaned_runs):
+    """Issue 31, item 1: folds=50 printed nothing for 5 minutes."""
+    import re
+
+    _, folders = cleaned_runs
+    log = (folders["remove"] / "launch.log").read_text()
+    rate = r"\[\d\d:\d\d<\d\d:\d\d, +[\d.]+(?:s/it|it/s)\]"  # tqdm's: the time spent, the time left, the rate
+    done = re.findall(rf"confident learning: folds done (\d)/3 {rate}", log)
+    assert done == ["1", "2", "3"]
+    for fold in range(3):  # each fold's model says its last epoch at least
+        assert re.search(rf"fold {fold + 1}/3: epoch 8/8 \[\d\d:\d\d<00:00,", log), fold
+    assert len(re.findall(rf"\] - epoch \d/8 {rate}  train loss ", log)) == 8
+    assert log.index("run folder ") < log.index("folds done 1/3")

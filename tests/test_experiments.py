@@ -102,8 +102,8 @@ def test_the_cpu_demo_grid_runs_and_prints_its_table(run_launch, tmp_path):
     # one seed and 2 epochs (hyper steps in the second) instead of 3 and 30
     out = run_launch("-m", "experiment=digits_demo", "seed=0", "dataset.epochs=2").stdout
     runs = [path.name.rsplit("-", 1)[0] for path in run_dirs(tmp_path / "outputs")]
-    assert sorted(runs) == sorted(f"digits-ir{ir}-nr{nr}-{method}-seed0" for ir in (1, 10) for nr in (0, 0.1)
+    assert sorted(runs) == sorted(f"digits-ir{ir}-nr{nr}-{method}-epochs=2-seed0" for ir in (1, 10) for nr in (0, 0.1)
                                   for method in ("autodo", "baseline", "raa"))
-    assert "12 finished runs under" in out
+    assert "12 finished runs of the sweep's 12 " in out
     for row, cell in [("Baseline", "digits 10-0.1"), ("RAA", "digits 1-0.0"), ("lambda^{A,W,S}", "digits 10-0.0")]:
         assert row in out and cell in out

@@ -33,7 +33,7 @@ def run_of(sweep, name):
 
 
 def test_figures_of_a_sweep_and_of_chosen_runs(sweep, capsys):
-    run_dir = run_of(sweep, "digits-ir10-nr0-raa-seed1-")
+    run_dir = run_of(sweep, "digits-ir10-nr0-raa-epochs=2-seed1-")
     assert aggregate.main([str(sweep / "outputs"), "--figures", "--inspect", str(run_dir),
                            "--data-root", str(sweep / "local_data")]) == 0
     assert "figures: " in capsys.readouterr().err
@@ -47,7 +47,7 @@ def test_figures_of_a_sweep_and_of_chosen_runs(sweep, capsys):
 
 def test_inspected_features_are_the_final_model_s(sweep):
     """The rebuilt model and test set give the run's own final test accuracy."""
-    run_dir = run_of(sweep, "digits-ir10-nr0-baseline-seed0-")
+    run_dir = run_of(sweep, "digits-ir10-nr0-baseline-epochs=2-seed0-")
     features, predictions, labels = final_test_features(run_dir, sweep / "local_data", torch.device("cpu"))
     result = json.loads((run_dir / "result.json").read_text())
     assert features.shape == (360, features.shape[1]) and len(labels) == 360
@@ -59,7 +59,7 @@ def test_an_unfinished_run_or_one_without_its_model_is_refused_in_one_line(sweep
     assert aggregate.main([str(sweep / "outputs"), "--inspect", str(tmp_path / "run")]) == 2
     assert capsys.readouterr().err.strip().endswith("is not a finished run folder (no result.json)")
     without_model = tmp_path / "copy"
-    shutil.copytree(run_of(sweep, "digits-ir1-nr0-baseline-seed0-"), without_model)
+    shutil.copytree(run_of(sweep, "digits-ir1-nr0-baseline-epochs=2-seed0-"), without_model)
     (without_model / "checkpoint.pt").unlink()
     assert aggregate.main([str(sweep / "outputs"), "--inspect", str(without_model)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
@@ -70,7 +70,7 @@ def test_a_run_with_a_half_written_metrics_file_is_left_out_of_the_figures_with_
                                                                                           capsys):
     copy = tmp_path / "outputs"
     shutil.copytree(sweep / "outputs", copy, ignore=shutil.ignore_patterns("figures", ".submitit"))
-    damaged = run_of(tmp_path, "digits-ir10-nr0-raa-seed1-")
+    damaged = run_of(tmp_path, "digits-ir10-nr0-raa-epochs=2-seed1-")
     damaged.joinpath("metrics.jsonl").write_text(damaged.joinpath("metrics.jsonl").read_text()[:-20])
     assert aggregate.main([str(copy), "--figures"]) == 0
     out, err = capsys.readouterr()
@@ -129,3 +129,86 @@ def test_lambda_diagnostics_draw_the_seeds_mean_of_what_each_run_logs(tmp_path):
     assert {key for *_, key in lambda_diagnostics(clean, tmp_path / "clean.png")} == {"soft_broken"}
     assert lambda_diagnostics(clean[clean["los_model"] == "NONE"], tmp_path / "none.png") == {}
     assert not (tmp_path / "none.png").exists()
+
+
+def _captured(monkeypatch, module):
+    """The figures ``module`` draws, kept open instead of saved."""
+    drawn = []
+    monkeypatch.setattr(module, "save_figure", lambda figure, path: drawn.append(figure))
+    return drawn
+
+
+def test_a_method_has_one_style_in_every_figure_and_no_panel_is_left_empty(tmp_path, monkeypatch):
+    """The three figures of a report give a method one colour (its legend lines solid, though its std lines are
+    dashed), the paper's names as mathtext, bars at 0 % with their outline and error bars, and a panel that nothing
+    logs a reason instead of empty axes."""
+    from matplotlib.colors import to_hex
+
+    from conftest import run_config
+
+    from autodo.figures import COLOURS
+    from autodo.registry import open_run
+    from autodo.results import load_runs
+    from autodo.tasks.train import figures
+
+    methods = {"Baseline": {}, "lambda^{A,W,S}": {"aug_model.name": "SEP", "los_model.name": "BOTH",
+                                                   "hyper_opt.name": "HES"}}
+    for nr in (0.0, 0.1):
+        for seed in (0, 1):
+            for name, changes in methods.items():
+                config = run_config(nr=nr, seed=seed, **{"dataset.epochs": 2, **changes})
+                folder = open_run(config, tmp_path / "runs")
+                diagnostics = ({"weight_logit_shift_mean": 0.3, "weight_logit_shift_std": 0.1} if changes else {})
+                if changes and nr:  # the wrong labels' AUROC: only in the noisy cell
+                    diagnostics["weight_noise_auroc_within_class"] = 0.7
+                folder.write_metrics([{"epoch": e, "test_acc": 80.0 + seed, "train_loss": 1.0, **diagnostics}
+                                      for e in (1, 2)])
+                per_class = [0.0] + [90.0 + seed] * 9  # class 0 never right: a bar at 0 %
+                folder.write_result({"config": config, "epochs": 2, "test_acc_final": 80.0, "wall_time_s": 1.0,
+                                     "test_per_class_acc": per_class})
+    runs, _ = load_runs([tmp_path / "runs"])
+    drawn = _captured(monkeypatch, figures)
+    figures.learning_curves(runs, tmp_path / "a.png")
+    figures.per_class_accuracy(runs, tmp_path / "b.png")
+    figures.lambda_diagnostics(runs, tmp_path / "c.png")
+    curves, bars, diagnostics = drawn
+
+    def legend_colours(legend):
+        return {text.get_text().split(" (")[0]: to_hex(handle.get_color() if hasattr(handle, "get_color")
+                                                          else handle.get_facecolor())
+                for text, handle in zip(legend.get_texts(), legend.legend_handles)}
+
+    expected = {"Baseline": COLOURS[0], r"$\lambda^{A,W,S}$": COLOURS[1]}
+    assert legend_colours(curves.legends[0]) == expected
+    assert legend_colours(diagnostics.legends[0]) == {r"$\lambda^{A,W,S}$": COLOURS[1]}
+    assert {handle.get_linestyle() for handle in diagnostics.legends[0].legend_handles} == {"-"}
+    assert any(line.get_linestyle() == "--" for axis in diagnostics.axes for line in axis.lines)
+    assert legend_colours(bars.legends[0]) == expected
+    for axis in bars.axes:
+        for container in axis.containers:
+            if not hasattr(container, "patches"):
+                continue
+            colour = to_hex(container.patches[0].get_edgecolor())
+            assert colour in expected.values() and container.errorbar is not None
+            zero = container.patches[0]  # class 0: drawn, 0 high, outlined in the method's colour
+            assert zero.get_height() == 0 and zero.get_linewidth() > 0
+        assert axis.get_ylim()[0] < 0  # the outline of a bar at 0 % shows above the axis
+    # the clean cell (nr 0) has no wrong labels to find: its AUROC panel says so instead of drawing empty axes
+    assert len(diagnostics.axes) == 4 and all(axis.lines for axis in diagnostics.axes if axis.axison)
+    (empty,) = [axis for axis in diagnostics.axes if not axis.axison]
+    assert "no run of digits 10-0" in empty.texts[0].get_text() and "AUROC" in empty.texts[0].get_text()
+
+
+def test_styles_tell_a_dozen_rows_apart_and_the_paper_names_become_mathtext():
+    from autodo.figures import math_label, styles
+
+    labels = [f"row {i}" for i in range(12)]
+    assert len(set(styles(labels).values())) == 12
+    assert len({style.colour for style in styles(labels[:8]).values()}) == 8  # eight colours before any marker
+    assert styles(labels)["row 8"].marker and not styles(labels)["row 7"].marker
+    assert styles(["b", "a"]) != styles(["a", "b"]) and styles(["a", "b"])["a"] == styles(["a", "b", "c"])["a"]
+    assert math_label("lambda^{A,W,S} UNROLL") == r"$\lambda^{A,W,S}$ UNROLL"
+    assert math_label("lambda^A_SHA") == r"$\lambda^{A}_{SHA}$"
+    assert math_label("Baseline [dataset.hyper_lr=0.01]") == "Baseline [dataset.hyper_lr=0.01]"
+    with pytest.raises(ValueError, match="41 labels"):
+        styles(range(41))

@@ -164,8 +164,9 @@ def test_a_relaunch_that_waited_for_the_lock_finds_the_run_finished(run_launch, 
     assert first.wait(timeout=300) == 0
     run_dir = only_run(tmp_path / "outputs")
     assert second.returncode == 0 and "finished already" in second.stdout, second.stderr[-2000:]
-    assert "epoch" not in (run_dir / "launch.log").read_text().split("code:")[-1].split("run folder")[0]
-    assert (run_dir / "launch.log").read_text().count("code: ") == 1  # the second launch trained nothing
+    log = (run_dir / "launch.log").read_text()
+    assert log.count("run folder ") == log.count("code: ") == 1  # the second launch trained nothing
+    assert log.count("epoch 12/12 ") == 1
 
 
 # ============ a last batch of one ============
@@ -318,7 +319,9 @@ def test_ctrl_c_is_one_line_exit_130_and_the_run_resumes(tmp_path):
     import time
 
     args = [sys.executable, str(REPO / "launch.py"), "dataset.epochs=200"]
-    proc = subprocess.Popen(args, cwd=tmp_path, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # Ctrl-C's default action in the launch, even where this test runs in the background (which ignores SIGINT)
+    proc = subprocess.Popen(args, cwd=tmp_path, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     while not list((tmp_path / "outputs").glob("*/checkpoint.pt")):
         assert proc.poll() is None, proc.communicate()
         time.sleep(0.2)
@@ -339,3 +342,13 @@ def test_a_split_the_data_cannot_fill_is_one_line_and_nothing_written(run_launch
     proc = run_launch(*args, check=False)
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and message in proc.stderr, proc.stderr
     assert not list((tmp_path / "outputs").glob("*")) and not list(tmp_path.glob("local_data/*/run0/split*"))
+
+
+def test_a_sweep_over_a_setting_a_method_does_not_read_trains_that_method_once(run_launch, tmp_path):
+    """Issue 30, item 6, as written: the Baseline reads no hyper learning rate."""
+    proc = run_launch("-m", "method=baseline,autodo", "dataset.hyper_lr=0.01,0.05", "dataset.epochs=2",
+                      "dataset.hyper_start=0.5")
+    assert proc.stdout.count("launched once") == 1
+    names = [path.name for path in (tmp_path / "outputs").iterdir() if not path.name.startswith(".")]
+    assert sorted(name.split("-")[3] for name in names) == ["autodo", "autodo", "baseline"]
+    assert proc.stdout.count("Baseline") == 1  # one row in the sweep's table

@@ -2,6 +2,7 @@
 
 import json
 import os
+import platform
 import stat
 import subprocess
 import sys
@@ -34,11 +35,25 @@ def test_default_run_trains_digits_to_95_percent_and_is_not_redone(run_launch, t
     assert list((run_dir / "tb").glob("events.out.tfevents.*"))
     assert (run_dir / "checkpoint.pt").exists() and (run_dir / "config.yaml").exists()
     assert "epoch 30/30" in (run_dir / "launch.log").read_text()
-    # the code that computed it, logged at start and kept in the result (outside identity)
+    # the run folder first, then the code that computed it and the machine, logged at start and kept in the
+    # result (outside identity)
+    import socket
+
     from autodo.provenance import code_version, code_version_text
 
+    log = (run_dir / "launch.log").read_text()
+    assert log.index(f"run folder {run_dir}") < log.index("code: ") < log.index("config: ") < log.index("epoch 1/30")
+    # the composed config, short: what the run computes, on one line
+    (config_line,) = [line for line in log.splitlines() if "config: " in line]
+    assert " dataset.name=digits " in config_line and " ir=1 " in config_line and " seed=0" in config_line
+    assert "out_dir" not in config_line and "hyper_lr" not in config_line  # where it runs; what it does not read
+    assert f"run folder {run_dir}" in first.stdout.split("epoch 1/30")[0]  # on the console, before training
     assert result["code_version"] == code_version()
-    assert f"code: {code_version_text()}" in (run_dir / "launch.log").read_text()
+    assert result["machine"] == {"host": socket.gethostname(), "python": platform.python_version(),
+                                 "torch": torch.__version__, "cuda": torch.version.cuda,
+                                 "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
+    assert (f"code: {code_version_text()}; host {socket.gethostname()}, python {platform.python_version()}, "
+            f"torch {torch.__version__}, ") in log
     # files as the umask makes them (0644 under 022), so that colleagues on a shared cluster read them
     umask = os.umask(0o022)
     os.umask(umask)
@@ -80,7 +95,7 @@ def test_bad_input_leaves_a_finished_run_untouched(run_launch, tmp_path):
 def test_biased_run_records_its_data(run_launch, tmp_path):
     run_launch("ir=10", "nr=0.2", "seed=1", "dataset.epochs=1")
     run_dir = only_run(tmp_path / "outputs")
-    assert run_dir.name.startswith("digits-ir10-nr0.2-baseline-seed1-")
+    assert run_dir.name.startswith("digits-ir10-nr0.2-baseline-epochs=1-seed1-")
     split = json.loads((run_dir / "split.json").read_text())
     majority = sum(split["train_clean_class_counts"][:5])
     assert sum(split["train_clean_class_counts"][5:]) == int(majority / 10)
@@ -156,7 +171,7 @@ def test_imagenet_folder_with_worker_processes(run_launch, tmp_path):
 def test_a_paper_row_by_name(run_launch, tmp_path):
     run_launch("method=autodo", "ir=10", "nr=0.1", "dataset.epochs=3")
     run_dir = only_run(tmp_path / "outputs")
-    assert run_dir.name.startswith("digits-ir10-nr0.1-autodo-seed0-")
+    assert run_dir.name.startswith("digits-ir10-nr0.1-autodo-epochs=3-seed0-")
     metrics, result = read_run(run_dir)
     config = result["config"]
     assert (config["aug_model"]["name"], config["los_model"]["name"], config["hyper_opt"]["name"]) == \
@@ -165,3 +180,12 @@ def test_a_paper_row_by_name(run_launch, tmp_path):
     assert ["hyper_steps" in row for row in metrics] == [False, True, True]
     run_launch("method=autodo", "ir=10", "nr=0.1", "dataset.epochs=3", "aug_model=SHA")  # a group given wins
     assert [p.name.split("-")[3] for p in run_dirs(tmp_path / "outputs")] == ["autodo", "sha"]
+
+
+def test_help_says_what_its_settings_are_and_how_to_see_a_task_s(run_launch):
+    """Issue 31, item 7: --help said it shows every setting, hid the tasks' and described none."""
+    out = run_launch("--help").stdout
+    assert "`python launch.py task=subsample --help` shows that task's settings" in out
+    assert "is the comment beside it in conf/" in out and "subsample:" not in out
+    task = run_launch("task=subsample", "--help").stdout
+    assert "subsample:\n  classes: null\n  augmentation: translate\n  policy: loss" in task

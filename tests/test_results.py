@@ -7,6 +7,7 @@ import statistics
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 from conftest import REPO, run_config
 
@@ -211,3 +212,43 @@ def test_best_valid_says_which_runs_chose_their_epoch_on_held_out_images(tmp_pat
             "validation images") in err and err.rstrip().endswith(": Baseline + valid in train")
     assert aggregate.main([str(tmp_path)]) == 0
     assert "held-out" not in capsys.readouterr().err  # the final-epoch rule chooses nothing
+
+
+@pytest.mark.parametrize("fmt", ["tidy-csv", "jsonl"])
+def test_the_tidy_export_has_every_name_and_number_in_a_column_of_its_own(tmp_path, capsys, fmt):
+    """Issue 31, item 4: csv cells were strings ("1.11 ± 0.00 (2)"); pandas reads the tidy export as it is."""
+    import io
+
+    autodo = {"aug_model.name": "SEP", "los_model.name": "BOTH", "hyper_opt.name": "HES"}
+    for seed, acc in enumerate((90.0, 86.0, 85.0)):
+        make_run(tmp_path, seed, acc)
+    make_run(tmp_path, 0, 95.5, **autodo)
+    assert aggregate.main([str(tmp_path), "--format", fmt, "--select", "best_valid"]) == 0
+    text = capsys.readouterr().out
+    frame = pd.read_csv(io.StringIO(text)) if fmt == "tidy-csv" else pd.read_json(io.StringIO(text), lines=True)
+    frame = frame.set_index("method")
+    baseline, full = frame.loc["baseline"], frame.loc["autodo"]
+    assert baseline["row"] == "Baseline" and full["row"] == "lambda^{A,W,S}"
+    assert baseline["mean"] == pytest.approx(100 - statistics.mean([90.0, 86.0, 85.0]))
+    assert baseline["std"] == pytest.approx(statistics.stdev([90.0, 86.0, 85.0])) and baseline["seeds"] == 3
+    assert full["mean"] == pytest.approx(4.5) and pd.isna(full["std"]) and full["seeds"] == 1
+    assert (baseline["dataset"], baseline["ir"], baseline["nr"], baseline["sr"]) == ("digits", 10, 0.1, 1.0)
+    assert (baseline["rule"], baseline["value"], baseline["model"], baseline["epochs"]) == (
+        "best_valid", "test error (%)", "small_cnn", 3)
+
+
+def test_the_runs_csv_names_each_run_s_method_as_method_does(tmp_path):
+    make_run(tmp_path, 0, 90.0)
+    make_run(tmp_path, 0, 95.0, **{"aug_model.name": "SEP", "los_model.name": "BOTH", "hyper_opt.name": "HES"})
+    assert aggregate.main([str(tmp_path), "--runs-csv", str(tmp_path / "runs.csv")]) == 0
+    runs = pd.read_csv(tmp_path / "runs.csv")
+    assert list(runs.columns[:3]) == ["method", "row", "cell"]
+    assert sorted(zip(runs["method"], runs["row"], runs["test_acc_final"])) == [
+        ("autodo", "lambda^{A,W,S}", 95.0), ("baseline", "Baseline", 90.0)]
+
+
+def test_verbose_without_finished_runs_lists_the_folders_not_a_pandas_frame(tmp_path, capsys):
+    open_run(config_of(0), tmp_path)  # unfinished
+    assert aggregate.main([str(tmp_path), "--verbose"]) == 1
+    out, err = capsys.readouterr()
+    assert "Empty DataFrame" not in out + err and "not counted (unfinished)" in err

@@ -63,6 +63,9 @@ BAD = {
     "active_learning.pseudo_label": ("truth", ("task=active_learning",)),
     "active_learning.passes": ("1", ("task=active_learning",)),
     "active_learning.projection": ("0", ("task=active_learning",)),
+    "logger.tracking_uri": ("''", ("logger=mlflow",)), "logger.experiment": ("''", ("logger=mlflow",)),
+    "logger.mode": ("cloud", ("logger=wandb",)), "logger.project": ("''", ("logger=wandb",)),
+    "logger.entity": ("''", ("logger=wandb",)),
 }
 
 
@@ -83,7 +86,7 @@ def every_setting():
     """Every key of every composed config: the defaults and each option of each group."""
     keys = set()
     choices = [[]] + [[f"{group}={option}"] for group in ("task", "dataset", "model", "aug_model", "los_model",
-                                                           "hyper_opt", "method")
+                                                           "hyper_opt", "method", "logger", "debug")
                       for option in group_options(CONF, group)]
     for overrides in choices:
         keys |= set(_leaves(OmegaConf.to_container(composed(*overrides), resolve=True)))

@@ -3,6 +3,8 @@ dies is that job's failure, and the sweep waits for the others; the local one ru
 once."""
 
 import os
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import submitit
@@ -10,21 +12,50 @@ from hydra.core.utils import JobStatus
 from hydra_plugins.autodo_sweeper import settled_launchers
 
 
-class DeadJob:
+RETURN = SimpleNamespace(status=JobStatus.COMPLETED)  # a job's JobReturn
+
+
+class FinishedJob:
+    """A job that has ended, with the log files and result a submitit job has (no log files unless given)."""
+
+    state = "FINISHED"
+
+    def __init__(self, folder=Path("/nonexistent")):
+        self.paths = SimpleNamespace(stdout=folder / "job_log.out", stderr=folder / "job_log.err")
+
+    def done(self):
+        return True
+
+    def results(self):
+        return [RETURN]
+
+
+class DeadJob(FinishedJob):
     def results(self):
         raise submitit.core.utils.UncompletedJobError("Job 7 (task: 0) with path ... has not produced any output")
 
 
-class FinishedJob:
-    def results(self):
-        return ["the job's JobReturn"]
-
-
 def test_a_dead_job_is_a_failed_job_return_and_a_finished_one_is_untouched():
-    (dead,) = settled_launchers.SettledJob(DeadJob(), ["seed=1"]).results()
+    watch = settled_launchers.SweepWatch(2)
+    (dead,) = settled_launchers.SettledJob(DeadJob(), ["seed=1"], watch).results()
     assert dead.status == JobStatus.FAILED and dead.overrides == ["seed=1"]
     assert isinstance(dead._return_value, submitit.core.utils.UncompletedJobError)
-    assert settled_launchers.SettledJob(FinishedJob(), ["seed=0"]).results() == ["the job's JobReturn"]
+    assert settled_launchers.SettledJob(FinishedJob(), ["seed=0"], watch).results() == [RETURN]
+
+
+def test_the_watch_echoes_each_job_s_complete_log_lines_once_and_says_the_sweep_s_status(tmp_path, capsys):
+    watch = settled_launchers.SweepWatch(3)
+    job = FinishedJob(tmp_path)
+    job.paths.stdout.write_text("epoch 1/2\nepoch 2/")  # the job is writing its second line
+    watch.add(job)
+    watch.add(DeadJob())
+    watch.look()
+    with job.paths.stdout.open("a") as log:
+        log.write("2\n")
+    watch.look()  # the second line, now complete; no new status: no job ended meanwhile
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "[job 0] epoch 1/2" and lines[2] == "[job 0] epoch 2/2" and len(lines) == 3
+    assert lines[1].startswith("sweep: 2/3 jobs done (1 failed), 0 running, 1 waiting [00:00<00:00,")
 
 
 def test_the_executor_is_wrapped_only_while_launching(tmp_path):
@@ -54,8 +85,11 @@ class CountingExecutor:
         return job
 
 
-class PolledJob:
+class PolledJob(FinishedJob):
+    state = "RUNNING"
+
     def __init__(self, value):
+        super().__init__()
         self.value, self.polls, self.finished = value, 0, False
 
     def done(self):
@@ -76,22 +110,25 @@ def test_the_local_launcher_keeps_at_most_max_parallel_jobs_unfinished(sixteen_c
     monkeypatch.setattr(settled_launchers, "POLL_S", 0.0)
     executor = CountingExecutor()
     jobs = settled_launchers.submit_at_most(executor, lambda o, x: x * 10, ([["a=1"], ["a=2"], ["a=3"], ["a=4"],
-                                                                            ["a=5"]], [1, 2, 3, 4, 5]), 2)
+                                                                            ["a=5"]], [1, 2, 3, 4, 5]), 2,
+                                           settled_launchers.SweepWatch(5))
     assert [job.value for job in jobs] == [10, 20, 30, 40, 50]  # every job, in order
-    assert executor.unfinished_at_submission == [0, 1, 1, 1, 1]  # none was submitted while 2 were unfinished
+    # none was submitted while 2 were unfinished, and the second beside the first
+    assert max(executor.unfinished_at_submission) == executor.unfinished_at_submission[1] == 1
     assert executor.threads == [("8", "8")] * 5  # 16 cores shared by 2 jobs at once
     assert "OMP_NUM_THREADS" not in os.environ and "MKL_NUM_THREADS" not in os.environ  # only the jobs get them
 
 
 def test_fewer_jobs_than_max_parallel_share_the_cores_among_themselves(sixteen_cores):
     executor = CountingExecutor()
-    settled_launchers.submit_at_most(executor, lambda o, x: x, ([["a=1"], ["a=2"], ["a=3"]], [1, 2, 3]), 8)
+    settled_launchers.submit_at_most(executor, lambda o, x: x, ([["a=1"], ["a=2"], ["a=3"]], [1, 2, 3]), 8,
+                                     settled_launchers.SweepWatch(3))
     assert executor.threads == [("5", "5")] * 3
 
 
 def test_the_local_launcher_leaves_the_users_thread_count_alone(sixteen_cores, monkeypatch):
     monkeypatch.setenv("OMP_NUM_THREADS", "3")
     executor = CountingExecutor()
-    settled_launchers.submit_at_most(executor, lambda o, x: x, ([["a=1"]], [1]), 4)
+    settled_launchers.submit_at_most(executor, lambda o, x: x, ([["a=1"]], [1]), 4, settled_launchers.SweepWatch(1))
     assert executor.threads == [("3", None)]  # torch would read an MKL_NUM_THREADS before the user's 3
     assert os.environ["OMP_NUM_THREADS"] == "3" and "MKL_NUM_THREADS" not in os.environ

@@ -50,10 +50,13 @@ def wait_until(condition, timeout, what):
 
 def test_a_sweep_runs_as_a_job_array_and_aggregates(run_launch, tmp_path):
     out = run_launch(*SLURM, "seed=0,1,2,3", "dataset.epochs=2", timeout=300).stdout
-    runs = [path.name.split("-")[4] for path in run_dirs(tmp_path / "outputs")]
-    assert runs == [f"seed{seed}" for seed in range(4)]
+    runs = [path.name.split("-")[4:6] for path in run_dirs(tmp_path / "outputs")]
+    assert runs == [["epochs=2", f"seed{seed}"] for seed in range(4)]  # the setting beside the grid named
     assert len(list((tmp_path / "outputs" / ".submitit").glob("*_[0-3]"))) == 4  # one array task a run
-    assert "4 finished runs under" in out
+    assert not (tmp_path / "outputs" / ".submitit" / "%j").exists()  # no folder named by submitit's pattern
+    # while they ran: the array tasks' own log lines and the sweep's status
+    assert "sweep: 4/4 jobs done, 0 running, 0 waiting [" in out and "[job 3] " in out
+    assert "4 finished runs of the sweep's 4 " in out
     table = subprocess.run([sys.executable, str(REPO / "aggregate.py"), "outputs"], cwd=tmp_path,
                            capture_output=True, text=True, check=True)
     assert "4 finished runs; 0 run folders not counted" in table.stderr
@@ -72,7 +75,7 @@ def _state(job):
 
 
 def test_a_requeued_job_resumes_from_its_checkpoint(run_launch, tmp_path):
-    args = ["method=autodo", "dataset.epochs=25"]  # long enough to be killed before it ends
+    args = ["method=autodo", "dataset.epochs=60"]  # long enough to be killed before it ends, even on a loaded machine
     run_launch(*args, "out_dir=reference", timeout=300)
     sweep = subprocess.Popen([sys.executable, str(REPO / "launch.py"), *SLURM, *args], cwd=tmp_path,
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -107,7 +110,7 @@ def test_a_failed_job_is_reported_and_the_others_finish(run_launch, tmp_path):
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert "1 job(s) failed:\n  seed=1 dataset.epochs=2: corrupt split cache" in proc.stderr
     (good,) = run_dirs(tmp_path / "outputs", finished=False)
-    assert good.name.split("-")[4] == "seed0" and "1 finished runs under" in proc.stdout
+    assert good.name.split("-")[5] == "seed0" and "1 finished runs of the sweep's 1 " in proc.stdout
 
 
 @pytest.mark.parametrize("setting, value", [("hydra.launcher.mem_gb", "100000"),

@@ -20,7 +20,6 @@ published Fast AutoAugment tables, and is applied per image like AUTO's.
 """
 
 import itertools
-import logging
 import math
 
 import torch
@@ -28,8 +27,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from autodo.augment.policies import FAST_AUTOAUGMENT_OPS
+from autodo.progress import Progress
 
-log = logging.getLogger("autodo")
 
 SUB_POLICIES = list(itertools.combinations(FAST_AUTOAUGMENT_OPS, 2))
 POLICY_LR = 0.005  # Adam, for the policy's logits and levels (DADA's)
@@ -196,6 +195,7 @@ def search(model, train, valid, transform, epochs, batch_size, lr, weight_decay,
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, epochs * steps_per_epoch)
     valid_order = torch.zeros(0, dtype=torch.long)
     model.train()
+    progress = Progress("DADA search: epoch", epochs, every_s=0)
     for epoch in range(epochs):
         order, losses = torch.randperm(len(train[1]), generator=generator), []
         for start in range(0, len(order) - 1, batch_size):  # a last batch of one image left out (batch norm)
@@ -210,8 +210,8 @@ def search(model, train, valid, transform, epochs, batch_size, lr, weight_decay,
             scheduler.step()
         chance = policy.op_probabilities()
         top = sorted(chance, key=chance.get, reverse=True)[:3]
-        log.info("DADA search epoch %d/%d: validation loss change of the unrolled step %.5f; ops most applied %s",
-                 epoch + 1, epochs, sum(losses) / len(losses), ", ".join(f"{op} {chance[op]:.3f}" for op in top))
+        progress.step(f"validation loss change of the unrolled step {sum(losses) / len(losses):.5f}; ops most "
+                      "applied " + ", ".join(f"{op} {chance[op]:.3f}" for op in top))
     return policy
 
 

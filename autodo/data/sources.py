@@ -103,12 +103,17 @@ def _tensor_images(images, labels):
 
 
 def _ensure(files, name, where, download):
-    """Download ``files`` with ``download`` when any is missing; a failure is one line saying where they go."""
+    """Download ``files`` with ``download`` when any is missing; a failure is one line saying where they go, and
+    leaves none of the empty folders the download made."""
     if all(Path(f).exists() for f in files):
         return
+    made = [folder for folder in (Path(where), *Path(where).parents) if not folder.exists()]
     try:
         download()
     except Exception as error:  # noqa: BLE001 - any failure to fetch means the same thing to the user
+        for folder in made:  # deepest first
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise UserError(
             f"{name} is missing and could not be downloaded ({reason}): put its files in {where}"
@@ -262,6 +267,19 @@ SOURCES = {
     "cifar100": load_cifar100_source,
     "imagenet": load_imagenet_source,
 }
+
+
+_AVAILABLE = set()  # the (data set, folder) pairs this process has read
+
+
+def check_available(dataset_cfg, data_root):
+    """That the data set ``dataset_cfg`` names is in ``data_root`` (downloaded where it can be), read once per data
+    set and folder in this process: a sweep's pre-check, before its first job starts. A one-line ``UserError``
+    says where its files go."""
+    key = (dataset_cfg.name, str(Path(data_root).absolute()), dataset_cfg.get("path"), dataset_cfg.get("system_dir"))
+    if key not in _AVAILABLE:
+        load_source(dataset_cfg, data_root)
+        _AVAILABLE.add(key)
 
 
 def load_source(dataset_cfg, data_root):

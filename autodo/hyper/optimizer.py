@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch.fx.experimental.optimization import fuse
 
 from autodo.engine import features_of
+from autodo.progress import Progress
 from autodo.hyper.gradients import implicit_hypergradient, unrolled_hypergradient
 from autodo.schedule import WarmupCosine
 
@@ -112,6 +113,7 @@ def hyper_epoch(hyper, model, data, aug_model, loss_model, device, task_lr):
     valid_batches = _shuffled_batches(len(valid_labels), batch_size, data.generators["hyper_valid"])
     norms, skipped = [], 0
     steps = steps_per_pass(data.hyper_train_loader, hyper.cfg.pass_fraction)
+    progress = Progress("hyper pass: steps", steps, last=False)  # a long pass says how it goes; the epoch, its end
     for images, _, index in itertools.islice(data.hyper_train_loader, steps):
         rows = next(valid_batches).to(device)
         index = index.to(device)
@@ -125,6 +127,7 @@ def hyper_epoch(hyper, model, data, aug_model, loss_model, device, task_lr):
             skipped += 1
         else:
             norms.append(norm)
+        progress.step()
     model.train()
     return {"hypergrad_norm": sum(norms) / len(norms) if norms else float("nan"), "hyper_steps": steps,
             "hyper_skipped": skipped}

@@ -2,9 +2,11 @@
 (and the launcher's own settings) checked before the first job starts and a report after the last (autodo.sweep)."""
 
 import sys
+import time
 from dataclasses import dataclass
 from typing import Dict, Optional
 
+from hydra._internal.core_plugins.basic_launcher import BasicLauncher
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.config_store import ConfigStore
 from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -30,7 +32,7 @@ class CheckedSweeper(BasicSweeper):
         jobs = self.split_arguments(parser.parse_overrides(self._parse_config() + list(arguments)), None)[0]
         try:
             getattr(self.launcher, "check_settings", lambda: None)()  # a launcher's own settings, before any job
-            jobs, notes = sweep.plan_jobs(
+            jobs, notes, folders = sweep.plan_jobs(
                 jobs, lambda overrides: self.hydra_context.config_loader.load_sweep_config(self.config, overrides),
                 jobs_run_here=self._runs_jobs_here())
         except UserError as error:
@@ -39,7 +41,11 @@ class CheckedSweeper(BasicSweeper):
         for note in notes:
             print(note)
         returns, failures, launched = [], [], 0
-        for batch in self.split_overrides_to_chunks(jobs, self.max_batch_size) if jobs else []:
+        # jobs run one after the other in this process: a batch each, with the sweep's status after each (the
+        # submitit launchers report their jobs while they wait for them)
+        one_by_one = isinstance(self.launcher, BasicLauncher) and self.max_batch_size is None
+        started = time.perf_counter()
+        for batch in self.split_overrides_to_chunks(jobs, 1 if one_by_one else self.max_batch_size) if jobs else []:
             try:
                 results = self.launcher.launch(batch, initial_job_idx=launched)
             except Exception as error:  # noqa: BLE001 - the launcher's own failure, said in one line
@@ -53,7 +59,10 @@ class CheckedSweeper(BasicSweeper):
             launched += len(batch)
             failures += [(overrides, result._return_value) for overrides, result in zip(batch, results)
                          if result.status == JobStatus.FAILED]
-        sweep.report(self.config.hydra.sweep.dir, failures)
+            if one_by_one:
+                print(sweep.status_line(launched, len(failures), 0, len(jobs), time.perf_counter() - started),
+                      flush=True)
+        sweep.report(self.config.hydra.sweep.dir, failures, folders)
         return returns
 
     def _runs_jobs_here(self):

@@ -20,7 +20,8 @@ def test_each_image_is_turned_by_its_label_times_90_degrees():
 def test_one_pretrained_encoder_serves_every_run_of_the_pool(run_launch, tmp_path):
     run_launch("-m", "task=active_learning", "dataset=digits", "dataset.epochs=6", "active_learning.init=rotation",
                "active_learning.acquisition=random,entropy", "active_learning.initial=40",
-               "active_learning.budget=20", "active_learning.iterations=1", "device=cpu")
+               "active_learning.budget=20", "active_learning.iterations=1", "active_learning.min_steps=0",
+               "device=cpu")
     folders = run_dirs(tmp_path / "outputs")
     assert len(folders) == 2 and all("-rotation-" in folder.name for folder in folders)
     assert len(list((tmp_path / "local_data" / "digits" / "run0").glob("rotation-*.pt"))) == 1

@@ -11,7 +11,8 @@ from conftest import REPO, al_config, assert_refused, run_dirs
 from autodo.registry import signature
 
 DIGITS = ["task=active_learning", "dataset=digits", "dataset.epochs=4", "ir=10", "nr=0.1",
-          "active_learning.initial=40", "active_learning.budget=30", "active_learning.iterations=2", "device=cpu"]
+          "active_learning.initial=40", "active_learning.budget=30", "active_learning.iterations=2",
+          "active_learning.min_steps=0", "device=cpu"]
 
 
 def read(run_dir, name):
@@ -156,3 +157,16 @@ def test_the_benchmarks_sweeps_pass_the_checks():
 
     for sweep in active_learning.SWEEPS:
         check_overrides(["-m", *sweep, "out_dir=x"], REPO / "conf")
+
+
+def test_by_default_a_model_of_a_few_labels_makes_a_thousand_sgd_steps(run_launch, tmp_path):
+    """Issue 31, item 8: the default min_steps of 0 trained about 10 SGD steps on 50 labels (10.8% accuracy)."""
+    defaults = [arg for arg in DIGITS
+                if not arg.startswith(("active_learning.min_steps", "active_learning.iterations"))]
+    run_launch(*defaults, "active_learning.iterations=1")
+    (run_dir,) = run_dirs(tmp_path / "outputs")
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    batch = read(run_dir, "result.json")["config"]["dataset"]["batch_size"]
+    steps = [-(-row["labeled"] // batch) for row in rows]  # an epoch's steps: 40 and 70 labels are a batch or two
+    assert [row["labeled"] for row in rows] == [40, 70]
+    assert [row["epochs"] for row in rows] == [-(-1000 // step) for step in steps]

@@ -38,16 +38,22 @@ def test_the_table_averages_seeds_per_policy_and_budget(tmp_path):
 
 
 def test_aggregate_shows_the_task_asked_and_says_what_it_left_out(tmp_path, capsys):
+    from conftest import al_config, write_active_learning_run
+
     make_run(tmp_path, subsample_config(policy="random"), 70.0)
+    make_run(tmp_path, subsample_config(policy="loss"), 72.0)
+    write_active_learning_run(tmp_path, al_config(iterations=0), [60.0])
     config = run_config()
     open_run(config, tmp_path).write_result({"config": config, "epochs": 3, "test_acc_final": 90.0})
     assert aggregate.main([str(tmp_path)]) == 0
     out, err = capsys.readouterr()
     assert "Baseline" in out and "random" not in out  # training runs by default
-    assert "1 runs of other tasks not shown (--task subsample shows them)" in err
+    # every other task named (active learning was hidden behind "--task subsample shows them")
+    assert ("3 runs of other tasks not shown (2 task=subsample: --task subsample shows them; 1 task=active_learning: "
+            "--task active_learning shows them)") in err
     assert aggregate.main([str(tmp_path), "--task", "subsample"]) == 0
     out, err = capsys.readouterr()
-    assert "random" in out and "Baseline" not in out and "1 finished task=subsample runs" in err
+    assert "random" in out and "Baseline" not in out and "2 finished task=subsample runs" in err
     # a folder of subsample runs only: its table without asking
     (tmp_path / "subsample").mkdir()
     make_run(tmp_path / "subsample", subsample_config(policy="loss"), 75.0)

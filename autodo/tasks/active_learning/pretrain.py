@@ -11,6 +11,7 @@ import torch.nn.functional as F
 
 from autodo.augment.copies import stream_generator
 from autodo.model_cache import cache_identity, cache_path, load_or_train
+from autodo.progress import Progress
 
 log = logging.getLogger("autodo")
 ENCODER_KEYS = ("dataset", "model", "optim", "ir", "nr", "sr", "seed")  # what its weights depend on (no autocast)
@@ -49,7 +50,8 @@ def _train(cfg, model, data, device, generator):
     loader = data.train_loader  # the pool's images; its labels are not read
     optimizer, scheduler = build_optimizer(cfg, model, steps_per_epoch=len(loader))
     model.train()
-    for epoch in range(cfg.dataset.epochs):
+    progress = Progress("rotation pretraining: epoch", cfg.dataset.epochs, every_s=0)
+    for _ in range(cfg.dataset.epochs):
         correct = seen = 0
         for images, _, _ in loader:
             images, turns = rotated(images, generator)
@@ -61,5 +63,4 @@ def _train(cfg, model, data, device, generator):
             scheduler.step()
             correct += (logits.argmax(1).cpu() == turns).sum().item()
             seen += len(turns)
-        log.info("rotation pretraining: epoch %d/%d, accuracy %.2f", epoch + 1, cfg.dataset.epochs,
-                 100.0 * correct / seen)
+        progress.step(f"accuracy {100.0 * correct / seen:.2f}")

@@ -95,23 +95,35 @@ def labels_needed(labels, values, target):
     return float("nan")
 
 
+# a table's row (the acquisition function, its protocol and settings kept apart) and column
+KEYS = ["cell", "model", "schedule", "acquisition_name", "acquisition", "protocol_key", "settings_key", "labeled"]
+
+
+def stats(runs, value="accuracy"):
+    """The numbers behind ``table``'s curves, tidy: a line per cell, model, schedule, acquisition function (its
+    protocol and settings: ``protocol_key``, ``settings_key``) and label count: the ``mean``, ``std`` (ddof=1) and
+    number of distinct ``seeds`` of ``VALUES[value]``."""
+    return curves(runs, value).groupby(KEYS).agg(mean=("value", "mean"), std=("value", "std"),
+                                                 seeds=("seed", "nunique")).reset_index()
+
+
 def table(runs, value="accuracy"):
     """Mean and std (ddof=1) over seeds of ``VALUES[value]``: a row per cell, model, schedule and acquisition
     function, a column per label count; and, on the mean curves, the labels each acquisition function needs to
     reach the final mean of ``random`` under the same protocol (all settings but the acquisition function's) and the
     saving against random's labels."""
-    points = curves(runs, value)
-    keys = ["cell", "model", "schedule", "acquisition_name", "acquisition", "protocol_key", "settings_key", "labeled"]
-    stats = points.groupby(keys).agg(mean=("value", "mean"), std=("value", "std"),
-                                     seeds=("seed", "nunique")).reset_index()
-    stats["text"] = [mean_std_text(m, s, n) for m, s, n in zip(stats["mean"], stats["std"], stats["seeds"])]
-    table = stats.pivot_table(index=keys[:7], columns="labeled", values="text", aggfunc="first").fillna("")
+    numbers = stats(runs, value)
+    numbers["text"] = [mean_std_text(m, s, n) for m, s, n in zip(numbers["mean"], numbers["std"], numbers["seeds"])]
+    table = numbers.pivot_table(index=KEYS[:-1], columns="labeled", values="text", aggfunc="first").fillna("")
     table.columns = [f"{labels} labels" for labels in table.columns]
     reached = {}  # a row's labels to reach random's final mean, and the saving
-    for row_key, curve in stats.groupby(keys[:7]):
-        random = stats[(stats["protocol_key"] == row_key[5]) & (stats["acquisition"] == "random")]
-        count = (labels_needed(curve["labeled"].tolist(), curve["mean"].tolist(), random["mean"].iloc[-1])
-                 if len(random) else None)
+    for row_key, curve in numbers.groupby(KEYS[:-1]):
+        random = numbers[(numbers["protocol_key"] == row_key[5]) & (numbers["acquisition"] == "random")]
+        if row_key[4] == "random":  # random reaches its own final where it ends, whatever its curve did before
+            count = random["labeled"].iloc[-1]
+        else:
+            count = (labels_needed(curve["labeled"].tolist(), curve["mean"].tolist(), random["mean"].iloc[-1])
+                     if len(random) else None)
         reached[row_key] = ("" if count is None else "not reached" if count != count else f"{count:.0f}",
                             "" if count is None or count != count
                             else f"{100 * (1 - count / random['labeled'].iloc[-1]):.0f}%")
@@ -128,21 +140,21 @@ def figure(runs, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from autodo.figures import save_figure
+    from autodo.figures import draw_band, legend_handle, save_figure, styles
 
     runs = runs.assign(schedule=[_schedule(run) for _, run in runs.iterrows()])
     panels = runs[["cell", "model", "schedule"]].drop_duplicates().values.tolist()
     figure, axes = plt.subplots(2, max(len(panels), 1), figsize=(5 * max(len(panels), 1), 7.6), squeeze=False)
+    style = styles(sorted(curves(runs)["acquisition_name"].unique()))  # the same in every panel
     for column, (cell, model, schedule) in enumerate(panels):
         task = runs[(runs["cell"] == cell) & (runs["model"] == model) & (runs["schedule"] == schedule)]
         for axis, value in zip(axes[:, column], ("accuracy", "minority")):
-            points = curves(task, value)
-            for (name, _), line in points.groupby(["acquisition_name", "settings_key"]):
+            handles = []
+            for (name, _), line in curves(task, value).groupby(["acquisition_name", "settings_key"]):
                 stats = line.groupby("labeled")["value"].agg(["mean", "std", "count"])
                 stats["std"] = stats["std"].fillna(0.0)
-                (drawn,) = axis.plot(stats.index, stats["mean"], marker="o", label=f"{name} ({stats['count'].min()})")
-                axis.fill_between(stats.index, stats["mean"] - stats["std"], stats["mean"] + stats["std"],
-                                  color=drawn.get_color(), alpha=0.15)
+                draw_band(axis, stats.index, stats["mean"], stats["std"], style[name], points=True)
+                handles.append(legend_handle(style[name], f"{name} ({stats['count'].min()})", points=True))
             axis.set(title=f"{cell} ({model})\n{schedule}", xlabel="labeled points", ylabel=VALUES[value][1])
-            axis.legend(fontsize=7)
+            axis.legend(handles=handles, fontsize=7)
     save_figure(figure, path)

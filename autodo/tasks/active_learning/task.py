@@ -23,7 +23,11 @@ from omegaconf import OmegaConf
 
 from autodo.augment.copies import stream_generator
 from autodo.errors import UserError
+from autodo.identity import leave_out_dataset_settings, unread_dataset_settings
+from autodo.identity import settings as identity_settings
 from autodo.io import unreadable, verified_torch_load
+from autodo.progress import Progress
+from autodo.run_log import RunLog
 
 log = logging.getLogger("autodo")
 READS = ("task", "dataset", "model", "optim", "ir", "nr", "sr", "seed", "amp", "active_learning")
@@ -34,11 +38,14 @@ REPORT = "autodo.tasks.active_learning.report"  # its rows, table and figure for
 INITIAL, TRAINING, ACQUIRING, ROTATING = 100, 101, 102, 103  # the task's random streams (autodo.augment.copies)
 
 
-def identity(config):
+def identity(config, keep_unread=False):
     """The part of the canonical plain ``config`` an active-learning run's result depends on: what its
-    acquisition function does not read is left out."""
+    acquisition function does not read is left out, and the data set's settings of augmentations and hyper passes
+    (unless ``keep_unread``: as versions before 2026-12-05 did)."""
     config = {key: config[key] for key in READS}
     settings = config["active_learning"]
+    if not keep_unread:
+        leave_out_dataset_settings(config, unread_dataset_settings(None, None))
     rotated = settings["acquisition"] == "varR" or (settings["acquisition"] == "fisher"
                                                    and settings["pseudo_label"] == "rotation")
     if not rotated:
@@ -48,6 +55,11 @@ def identity(config):
     if settings["acquisition"] not in ("badge", "fisher"):
         settings["projection"] = None
     return config
+
+
+# the settings ``slug`` names, left out of a folder name's settings set apart
+SLUG_SETTINGS = ("active_learning.acquisition", "active_learning.initial", "active_learning.iterations",
+                 "active_learning.budget", "active_learning.retrain", "active_learning.init")
 
 
 def slug(config):
@@ -95,26 +107,35 @@ def run(cfg, folder, data_root):
     setup_time = time.perf_counter() - started
     if labeled is None:
         labeled = torch.randperm(len(pool), generator=stream_generator(cfg.seed, INITIAL))[:settings.initial]
-    for iteration in range(len(history), settings.iterations + 1):
-        # each model's initial weights and training draws: from the seed and the iteration alone
-        torch.manual_seed(int(torch.randint(2**62, (1,), generator=_stream(cfg, TRAINING, iteration))))
-        model = build_classifier(cfg.model, cfg.dataset.in_channels, cfg.dataset.num_classes).to(device)
-        if settings.retrain == "warm" and weights is not None:
-            model.load_state_dict(weights)
-        elif encoder is not None:  # a new head on the pretrained encoder
-            model.encoder.load_state_dict(encoder)
-        row = _train_and_test(cfg, model, data, labeled, iteration, device)
-        weights = model.state_dict()
-        if iteration < settings.iterations:
-            acquiring = time.perf_counter()
-            new = _acquire(cfg, model, data, labeled, iteration, device)
-            row["acquisition_time_s"] = time.perf_counter() - acquiring
-            labeled = torch.cat([labeled, new])
-        history.append(row)
-        _save(folder, model, labeled, history, iteration)
+    progress = Progress("active learning: models trained and tested", settings.iterations + 1, done=len(history),
+                        every_s=0)
+    # each model's numbers at the number of labels it learned from, logged before its checkpoint; what a killed
+    # launch logged after its last checkpointed model is hidden
+    config = OmegaConf.to_container(cfg, resolve=True)
+    with RunLog(folder, identity_settings(config, identity), purge_step=history[-1]["labeled"] + 1 if history else 1,
+                logger=cfg.get("logger")) as live:
+        for iteration in range(len(history), settings.iterations + 1):
+            # each model's initial weights and training draws: from the seed and the iteration alone
+            torch.manual_seed(int(torch.randint(2**62, (1,), generator=_stream(cfg, TRAINING, iteration))))
+            model = build_classifier(cfg.model, cfg.dataset.in_channels, cfg.dataset.num_classes).to(device)
+            if settings.retrain == "warm" and weights is not None:
+                model.load_state_dict(weights)
+            elif encoder is not None:  # a new head on the pretrained encoder
+                model.encoder.load_state_dict(encoder)
+            row = _train_and_test(cfg, model, data, labeled, iteration, device)
+            weights = model.state_dict()
+            if iteration < settings.iterations:
+                acquiring = time.perf_counter()
+                new = _acquire(cfg, model, data, labeled, iteration, device)
+                row["acquisition_time_s"] = time.perf_counter() - acquiring
+                labeled = torch.cat([labeled, new])
+            history.append(row)
+            live.add_row(row, row["labeled"])
+            _save(folder, model, labeled, history, iteration)
+            progress.step()
     final = history[-1]
     result = {
-        "config": OmegaConf.to_container(cfg, resolve=True),
+        "config": config,
         "pool_size": len(pool),
         "labeled": final["labeled"],
         **{key: final[key] for key in ("test_acc", "test_per_class_acc", "majority_acc", "minority_acc",

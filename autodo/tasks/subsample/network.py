@@ -27,13 +27,14 @@ class PartlyAugmented(torch.utils.data.Dataset):
         return images, labels, positions
 
 
-def train_network(cfg, folder, data_root, chosen):
+def train_network(cfg, folder, data_root, chosen, hparams):
     """Train the run's classifier with the ``chosen`` train points (positions in the run's train split) augmented;
     return its test accuracies (``test_acc`` as ``subsample.evaluate`` says, of the final model) with the training
-    run's summary (its per-epoch numbers are on the test images as they are)."""
+    run's summary (its per-epoch numbers are on the test images as they are). ``hparams``: the run's identity,
+    flat, its hparams in the run's log."""
     from autodo.data.datasets import make_loader
     from autodo.metrics import summarize_run
-    from autodo.trainer import build_run, resume, train
+    from autodo.trainer import build_run, resume, run_log, train
 
     settings = cfg.subsample
     parts = build_run(cfg, data_root)
@@ -53,7 +54,9 @@ def train_network(cfg, folder, data_root, chosen):
     data.train_loader = make_loader(PartlyAugmented(data.train_loader.dataset, selected, augment),
                                     cfg.dataset.batch_size, shuffle=True, generator=data.generators["train"],
                                     num_workers=0, pin_memory=parts.device.type == "cuda")
-    history = train(cfg, folder, parts, resume(folder, parts))
+    history = resume(folder, parts)
+    with run_log(cfg, folder, parts, history, hparams) as live:
+        history = train(cfg, folder, parts, history, live)
     clean = {"acc": history[-1]["test_acc"], "per_class_acc": history[-1]["test_per_class_acc"]}
     augmented = _augmented_test(cfg, parts)
     judged = augmented if settings.evaluate == "augmented" else clean

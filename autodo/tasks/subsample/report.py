@@ -60,15 +60,24 @@ def label_subsample_runs(runs):
     return runs.assign(policy_name=[_policy_name(row) for _, row in runs.iterrows()])
 
 
+KEYS = ["cell", "classes", "head", "evaluate", "augmentation", "policy_name", "budget"]  # a table's row and column
+
+
+def stats(runs, value="accuracy"):
+    """The numbers behind ``table``, tidy: a line per task (cell, classes, head, test images as they are or
+    augmented), augmentation, policy, budget and settings (``settings_key``: runs differing in more than the seed
+    are never averaged): the ``mean``, ``std`` (ddof=1) and number of distinct ``seeds`` of ``VALUES[value]``."""
+    runs = label_subsample_runs(runs).assign(value=runs[VALUES[value][0]])
+    return runs.groupby(KEYS + ["settings_key"]).agg(mean=("value", "mean"), std=("value", "std"),
+                                                     seeds=("seed", "nunique")).reset_index()
+
+
 def table(runs, value="accuracy"):
     """Mean and std (ddof=1) over seeds of ``VALUES[value]`` (%): a row per task (cell, classes, head, test images
     as they are or augmented), augmentation and policy, a column per budget (0: none, 1: all)."""
-    runs = label_subsample_runs(runs).assign(value=runs[VALUES[value][0]])
-    keys = ["cell", "classes", "head", "evaluate", "augmentation", "policy_name", "budget"]
-    stats = runs.groupby(keys + ["settings_key"]).agg(mean=("value", "mean"), std=("value", "std"),
-                                                      seeds=("seed", "nunique")).reset_index()
-    stats["text"] = [mean_std_text(m, s, n) for m, s, n in zip(stats["mean"], stats["std"], stats["seeds"])]
-    table = stats.pivot_table(index=keys[:-1], columns="budget", values="text", aggfunc="first").fillna("")
+    numbers = stats(runs, value)
+    numbers["text"] = [mean_std_text(m, s, n) for m, s, n in zip(numbers["mean"], numbers["std"], numbers["seeds"])]
+    table = numbers.pivot_table(index=KEYS[:-1], columns="budget", values="text", aggfunc="first").fillna("")
     table.columns = [f"budget {b:g}" for b in table.columns]
     return table
 
@@ -82,35 +91,36 @@ def figure(runs, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from autodo.figures import save_figure
+    from autodo.figures import draw_band, legend_handle, save_figure, styles
 
     runs = label_subsample_runs(runs)
     keys = ["cell", "classes", "head", "evaluate", "augmentation"]
     panels = runs[runs["policy"] != "none"][keys].drop_duplicates().values.tolist()
+    policies = runs[~runs["policy"].isin(["none", "all"])]
+    style = styles(sorted(policies["policy_name"].unique()))  # a policy's style is the same in every panel
     figure, axes = plt.subplots(1, max(len(panels), 1), figsize=(5 * max(len(panels), 1), 3.8), squeeze=False)
     for axis, (cell, classes, head, evaluate, augmentation) in zip(axes[0], panels):
         task = runs[(runs["cell"] == cell) & (runs["classes"] == classes) & (runs["head"] == head)
                     & (runs["evaluate"] == evaluate)]
         panel = task[task["augmentation"] == augmentation]
-        axis.set_prop_cycle(color=plt.cm.tab20.colors)  # a colour per policy: a sweep has a dozen
         # without augmentation: on augmented test images, those of this augmentation; on clean ones, any
         none = task[(task["policy"] == "none") & task["augmentation"].isin([augmentation, "none"])]["test_acc"]
         full = panel[panel["policy"] == "all"]["test_acc"]
-        for label, values, style in (("no augmentation", none, "r--"), ("full augmentation", full, "g--")):
-            if len(values):
-                axis.axhline(values.mean(), color=style[0], linestyle="--", label=f"{label} ({len(values)})")
+        handles = []
+        for label, values, dash in (("no augmentation", none, "--"), ("full augmentation", full, ":")):
+            if len(values):  # the two references: grey, apart from every policy's colour
+                handles.append(axis.axhline(values.mean(), color="0.45", linestyle=dash,
+                                            label=f"{label} ({len(values)})"))
         for name, rows in panel[~panel["policy"].isin(["none", "all"])].groupby("policy_name"):
             # a budget's runs (its seeds) are one point, at the mean share they augmented
             stats = rows.groupby("budget").agg(share=("augmented_share", "mean"), mean=("test_acc", "mean"),
                                                std=("test_acc", "std"), seeds=("seed", "nunique"))
             stats["std"] = stats["std"].fillna(0.0)
-            (line,) = axis.plot(100 * stats["share"], stats["mean"], marker="o",
-                                label=f"{name} ({stats['seeds'].min()})")
-            axis.fill_between(100 * stats["share"], stats["mean"] - stats["std"], stats["mean"] + stats["std"],
-                              color=line.get_color(), alpha=0.1)
+            draw_band(axis, 100 * stats["share"], stats["mean"], stats["std"], style[name], points=True)
+            handles.append(legend_handle(style[name], f"{name} ({stats['seeds'].min()})", points=True))
         axis.set(title=f"{cell} [{classes}]\n{head}: {augmentation}, {evaluate} test", xlabel="train points augmented (%)",
                  ylabel="test accuracy (%)")
-        axis.legend(fontsize=6)
+        axis.legend(handles=handles, fontsize=6)
     save_figure(figure, path)
 
 

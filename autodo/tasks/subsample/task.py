@@ -16,9 +16,12 @@ from dataclasses import dataclass
 import torch
 
 from autodo.errors import UserError
+from autodo.identity import leave_out_dataset_settings, unread_dataset_settings
+from autodo.identity import settings as identity_settings
 from autodo.augment.copies import TEST, VALID, augmented_copies, copy_draws
 from autodo.tasks.subsample.logistic import Standardiser
 from autodo.tasks.subsample.selection import SCORED, HeadData, select_and_fit
+from autodo.run_log import RunLog
 
 log = logging.getLogger("autodo")
 READS = ("task", "dataset", "model", "optim", "ir", "nr", "sr", "seed", "amp", "subsample")
@@ -29,10 +32,13 @@ SELECTION = "selection.json"  # the run folder's file of the points augmented, t
 MAX_HEAD_PARAMETERS = 20_000  # influence: the exact Hessian of the head is this squared, in float64 (3.2 GB)
 
 
-def identity(config):
-    """The part of the canonical plain ``config`` a subsample run's result depends on."""
+def identity(config, keep_unread=False):
+    """The part of the canonical plain ``config`` a subsample run's result depends on (the data set's settings of
+    another augmentation and of hyper passes left out, unless ``keep_unread``: as versions before 2026-12-05 did)."""
     config = {key: config[key] for key in READS}
     settings = config["subsample"]
+    if not keep_unread:
+        leave_out_dataset_settings(config, unread_dataset_settings(settings["augmentation"], None))
     if settings["policy"] not in SCORED:
         settings.update(selection="top", rounds=1)
         if settings["head"] == "network":  # no scores: the logistic head plays no part
@@ -42,6 +48,11 @@ def identity(config):
     if settings["policy"] == "none":
         settings.update(copies=0)
     return config
+
+
+# the settings ``slug`` names, left out of a folder name's settings set apart
+SLUG_SETTINGS = ("subsample.classes", "subsample.head", "subsample.policy", "subsample.budget",
+                 "subsample.augmentation")
 
 
 def slug(config):
@@ -152,8 +163,9 @@ def run(cfg, folder, data_root):
     device = pick_device(cfg.device)
     data = unaugmented_run_data(cfg, data_root, device)
     folder.write_split(data.record)
-    encoder, network_time, cached = frozen_encoder(cfg, OmegaConf.to_container(cfg, resolve=True), data, device,
-                                                   data_root)
+    config = OmegaConf.to_container(cfg, resolve=True)
+    hparams = identity_settings(config, identity)  # the run's settings, for its log
+    encoder, network_time, cached = frozen_encoder(cfg, config, data, device, data_root)
 
     features_started = time.perf_counter()
     train, valid, test = _class_sets(data, settings.classes, cfg.dataset.num_classes)
@@ -185,13 +197,19 @@ def run(cfg, folder, data_root):
                             "source_index": train.source_index[picked].tolist(),
                             "given_label": train.given[picked].tolist(), "clean_label": train.clean[picked].tolist()})
     if settings.head == "network":
-        scores = train_network(cfg, folder, data_root, train.positions[picked])
+        scores = train_network(cfg, folder, data_root, train.positions[picked], hparams)
     else:
         folder.write_metrics(rounds)
         scores = {**_logistic_scores(weight, judged, test.labels, settings.evaluate),
                   "valid_acc": rounds[-1]["valid_acc"]}
+        # the head is fitted in one go: its rounds and scores, logged at the end (what a killed launch logged,
+        # hidden)
+        with RunLog(folder, hparams, purge_step=1, logger=cfg.get("logger")) as live:
+            for step, row in enumerate(rounds, start=1):
+                live.add_row(row, step)
+            live.add_row(scores, len(rounds))
     result = {
-        "config": OmegaConf.to_container(cfg, resolve=True),
+        "config": config,
         "classes": train.classes,
         "train_size": len(train.labels),
         "augmented_count": len(picked),

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import torch
 
 from autodo.errors import UserError
+from autodo.progress import Progress
 
 CLEANING = "cleaning.json"  # the run folder's file of the labels found wrong, the class predicted, the cost
 FOLD_CROPS = 105  # the random stream of the folds' loaders (autodo.augment.copies; the active task's are 100-104)
@@ -141,6 +142,7 @@ def _out_of_sample_probabilities(cfg, data_root, data, device):
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=cfg.seed)
     with held(path):
         saved = _saved_folds(path, key, len(labels), cfg.dataset.num_classes, folds)
+        progress = Progress("confident learning: folds done", folds, done=len(saved["done"]), every_s=0)
         for fold, (fit, held_out) in enumerate(splitter.split(np.zeros(len(labels)), labels.numpy())):
             if fold in saved["done"]:
                 continue
@@ -150,6 +152,7 @@ def _out_of_sample_probabilities(cfg, data_root, data, device):
             saved["done"].append(fold)
             saved["time_s"] += time.perf_counter() - started
             atomic_torch_save(path, saved)
+            progress.step()
     return saved["probabilities"], saved["time_s"]
 
 

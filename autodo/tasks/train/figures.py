@@ -2,15 +2,19 @@
 
 - ``learning_curves.png``: test error and train loss per epoch, mean and a ±1 std band over seeds, a line per
   method and a column per data set and IR-NR (from each run's ``metrics.jsonl``);
-- ``per_class_accuracy.png``: final test accuracy per class, mean over seeds, a bar per method;
+- ``per_class_accuracy.png``: final test accuracy per class, mean over seeds with its ±1 std error bar, a bar per
+  method (a bar at 0 % keeps its outline);
 - ``lambda_diagnostics.png``: what lambda learns, per epoch (autodo.metrics.hyper_diagnostics), mean and a ±1 std
   band over seeds: whether low weights find the wrong labels, what the soft labels correct and break, how far each
   table moved, and how much of the noise the network memorised.
+
+A method has one style (autodo.figures.styles) in all three, from the list of every method in the runs.
 """
 
 import numpy as np
 
-from autodo.figures import colour_map, draw_band, over_seeds, panel_grid, save_figure
+from autodo.figures import (draw_band, leave_empty, legend_handle, math_label, over_seeds, panel_grid, save_figure,
+                             styles)
 from autodo.run_folder import METRICS, RESULT, DamagedRun, RunFolder
 from autodo.tasks.train.report import label_runs
 from autodo.tasks.train.task import HEADLINE, RESULT_NUMBERS
@@ -49,23 +53,33 @@ def _method_groups(runs):
         yield cell, method if len(budgets) == 1 else f"{method} ({model}, {epochs} epochs)", rows
 
 
+def _styles(groups):
+    """Every method's style, from all the runs' methods in name order: the same in every figure."""
+    return styles(sorted({label for _, label, _ in groups}))
+
+
+def _legend(figure, handles):
+    """One legend for all panels, beside them, of ``handles`` (a solid line, or a bar, per method)."""
+    figure.legend(handles=list(handles.values()), loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize="small")
+
+
 def learning_curves(runs, path):
     groups = list(_method_groups(runs))
     figure, panels = panel_grid(sorted({cell for cell, _, _ in groups}), rows=2)
-    colours = colour_map(dict.fromkeys(g[1] for g in groups))
+    style = _styles(groups)
     handles = {}
     for cell, label, rows in groups:
         error_axis, loss_axis = panels[cell]
         for axis, values in ((error_axis, 100.0 - _curves(rows["run_dir"], "test_acc")),
                              (loss_axis, _curves(rows["run_dir"], "train_loss"))):
-            line = draw_band(axis, *over_seeds(values), colours[label])
-            handles.setdefault(label, (line, f"{label} ({values.shape[1]})"))
+            draw_band(axis, np.arange(1, len(values) + 1), *over_seeds(values), style[label])
+        # (seeds) after each method
+        handles.setdefault(label, legend_handle(style[label], f"{math_label(label)} ({len(rows)})"))
     for cell, (error_axis, loss_axis) in panels.items():
         error_axis.set(title=cell, ylabel="test error (%)")
         loss_axis.set(xlabel="epoch", ylabel="train loss")
     figure.tight_layout()
-    # one legend for all panels, beside them: (seeds) after each method
-    figure.legend(*zip(*handles.values()), loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize="small")
+    _legend(figure, handles)
     save_figure(figure, path)
 
 
@@ -91,7 +105,8 @@ def lambda_diagnostics(runs, path):
     ``path``; return what was drawn, ``{(row label, cell, method, key): (mean, std) over seeds per epoch}``, empty
     (and nothing written) when no run logs any of it."""
     drawn = {}
-    for cell, method, rows in _method_groups(runs):
+    groups = list(_method_groups(runs))
+    for cell, method, rows in groups:
         logged = [RunFolder(d).read_metrics() for d in rows["run_dir"]]
         for label, lines in DIAGNOSTICS:
             for key, _, scale in lines:
@@ -103,37 +118,50 @@ def lambda_diagnostics(runs, path):
         return drawn
     labels = [label for label, _ in DIAGNOSTICS if any(key[0] == label for key in drawn)]
     figure, panels = panel_grid(sorted({key[1] for key in drawn}), rows=len(labels), height=2.6)
-    colours = colour_map(dict.fromkeys(key[2] for key in drawn))
-    styles = {key: style for _, lines in DIAGNOSTICS for key, style, _ in lines}
+    style = _styles(groups)
+    dashes = {key: dash for _, lines in DIAGNOSTICS for key, dash, _ in lines}
     handles = {}
     for (label, cell, method, key), (mean, std) in drawn.items():
-        line = draw_band(panels[cell][labels.index(label)], mean, std, colours[method], styles[key])
-        handles.setdefault(method, line)
+        draw_band(panels[cell][labels.index(label)], np.arange(1, len(mean) + 1), mean, std, style[method],
+                  dashes[key])
+        handles.setdefault(method, legend_handle(style[method], math_label(method)))
     for cell, axes in panels.items():
         for axis, label in zip(axes, labels):
             axis.set(ylabel=label)
+            if not axis.lines:  # e.g. the wrong labels' rows in a clean cell
+                leave_empty(axis, f"{label.splitlines()[0]} ...:\nno run of {cell} logs it")
         axes[0].set(title=cell)
         axes[-1].set(xlabel="epoch")
     figure.tight_layout()
-    figure.legend(handles.values(), handles.keys(), loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize="small")
+    _legend(figure, handles)
     save_figure(figure, path)
     return drawn
 
 
 def per_class_accuracy(runs, path):
     groups = list(_method_groups(runs))
-    figure, panels = panel_grid(sorted({cell for cell, _, _ in groups}), rows=1, height=4.0)
-    methods = list(dict.fromkeys(label for _, label, _ in groups))
-    colours = colour_map(methods)
-    width = 0.8 / len(methods)
+    style = _styles(groups)
+    accuracy = {d: RunFolder(d).read_result(lambda config: (RESULT_NUMBERS, HEADLINE))["test_per_class_acc"]
+                for d in runs["run_dir"]}
+    classes = np.arange(max(len(a) for a in accuracy.values()))
+    # a bar per method and class, each at least about 0.5 mm wide
+    figure, panels = panel_grid(sorted({cell for cell, _, _ in groups}), rows=1, height=4.0,
+                                width=max(4.5, 0.025 * len(style) * len(classes)))
+    here = {cell: [method for method in style if any(g[:2] == (cell, method) for g in groups)] for cell in panels}
+    width = 0.8 / max(len(methods) for methods in here.values())
+    legend = {}
     for cell, label, rows in groups:
-        results = [RunFolder(d).read_result(lambda config: (RESULT_NUMBERS, HEADLINE)) for d in rows["run_dir"]]
-        accuracy = np.mean([r["test_per_class_acc"] for r in results], axis=0)
-        classes = np.arange(len(accuracy))
-        offset = width * (methods.index(label) - (len(methods) - 1) / 2)  # the group centred on its class
-        panels[cell][0].bar(classes + offset, accuracy, width, color=colours[label], label=f"{label} ({len(rows)})")
+        mean, std = over_seeds(np.array([accuracy[d] for d in rows["run_dir"]], dtype=float).T)
+        offset = width * (here[cell].index(label) - (len(here[cell]) - 1) / 2)  # the cell's bars centred on a class
+        # an outline in the method's colour keeps a bar at 0 % in sight, just above the axis; a hatch is drawn in the
+        # outline's colour, on white
+        legend[label] = panels[cell][0].bar(
+            classes[:len(mean)] + offset, mean, width, yerr=std, capsize=1.5, error_kw={"elinewidth": 0.8},
+            color="white" if style[label].hatch else style[label].colour, edgecolor=style[label].colour,
+            linewidth=1.2, hatch=style[label].hatch or None, label=f"{math_label(label)} ({len(rows)})")
     for cell, (axis,) in panels.items():
-        # the legend sits above the bars, in headroom over 100 %
-        axis.set(title=cell, xlabel="class", ylabel="final test accuracy (%)", ylim=(0, 125), yticks=range(0, 101, 20))
-        axis.legend(fontsize="x-small", loc="upper center", ncol=min(len(methods), 3))
+        # below 0, room for the outline of a bar at 0 %
+        axis.set(title=cell, xlabel="class", ylabel="final test accuracy (%)", ylim=(-3, 103), xticks=classes)
+    figure.tight_layout()
+    _legend(figure, {method: legend[method] for method in style if method in legend})
     save_figure(figure, path)

@@ -5,10 +5,10 @@ import json
 
 import pandas as pd
 
-from autodo.tables import cell_name, flat_settings, mean_std_text
-from autodo.identity import identity
+from autodo.tables import cell_name, mean_std_text
+from autodo.identity import settings as identity_settings
 from autodo.tasks.train import task
-from autodo.tasks.train.methods import improvements_of, method_name, valid_held_out
+from autodo.tasks.train.methods import improvements_of, method_name, method_of, method_slug, valid_held_out
 
 CONFIG_COLUMNS = {
     "dataset": ("dataset", "name"), "model": ("model", "name"), "aug_model": ("aug_model", "name"),
@@ -39,11 +39,12 @@ def row(found):
             value = value[key]
         row[column] = value
     row["improvements"] = improvements_of(config)  # beyond the paper, named in the row
+    row["preset"] = method_slug(*method_of(config))  # its conf/method name (the settings spelled out where none)
     row["aug_policy"] = config["aug_model"].get("policy")  # aug_model=DADA's: search, or its table file
     row.update({column: found.result.get(column, float("nan")) for column in METRIC_COLUMNS})
     row["valid_held_out"] = found.result.get("valid_held_out", valid_held_out(config))  # older runs: from the config
     # everything the run computes but its seed: runs are averaged together only when these are equal
-    settings = flat_settings(identity(config, task.identity))
+    settings = identity_settings(config, task.identity)
     del settings["seed"]
     row["settings"] = settings
     row["settings_key"] = json.dumps(settings, sort_keys=True, default=str)
@@ -52,8 +53,8 @@ def row(found):
 
 def frame(rows):
     """The rows as a DataFrame, its columns in order (an empty one has them too)."""
-    columns = ["run_dir", *CONFIG_COLUMNS, "improvements", "aug_policy", *METRIC_COLUMNS, "valid_held_out", "settings",
-               "settings_key"]
+    columns = ["run_dir", *CONFIG_COLUMNS, "improvements", "preset", "aug_policy", *METRIC_COLUMNS, "valid_held_out",
+               "settings", "settings_key"]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -91,17 +92,26 @@ def label_runs(runs):
     return runs.assign(method=_variants(runs)) if len(runs) else runs
 
 
+def summary_stats(runs, selection="final", minority=False, error=True):
+    """The numbers behind ``summary_table``, tidy: a line per row (``method``: the paper's row name, with
+    ``preset``, its conf/method name), model, epochs and cell (with its ``dataset``, ``ir``, ``nr`` and ``sr``): the
+    ``mean``, ``std`` (ddof=1; NaN with one seed) and number of distinct ``seeds`` of the test error (or accuracy)
+    in %."""
+    column = SELECTIONS[selection][1 if minority else 0]
+    runs = label_runs(runs).assign(value=100.0 - runs[column] if error else runs[column])
+    return runs.groupby(["method", "model", "epochs", "cell"]).agg(
+        preset=("preset", "first"), dataset=("dataset", "first"), ir=("ir", "first"), nr=("nr", "first"),
+        sr=("sr", "first"), mean=("value", "mean"), std=("value", "std"), seeds=("seed", "nunique")).reset_index()
+
+
 def summary_table(runs, selection="final", minority=False, error=True):
     """Mean and std (ddof=1) over seeds of the test error (or accuracy), in %, of all classes or of the
     minority ones: a row per method (and model and epochs, so that runs of different budgets are never
     averaged together), a column per data set and IR-NR. Each cell reads ``mean ± std (seeds)``, seeds being the
     number of distinct seeds; with one seed there is no std: ``mean (1)``."""
-    column = SELECTIONS[selection][1 if minority else 0]
-    runs = label_runs(runs).assign(value=100.0 - runs[column] if error else runs[column])
-    stats = runs.groupby(["method", "model", "epochs", "cell"]).agg(
-        mean=("value", "mean"), std=("value", "std"), seeds=("seed", "nunique"))
+    stats = summary_stats(runs, selection, minority, error)
     text = [mean_std_text(m, s, n) for m, s, n in zip(stats["mean"], stats["std"], stats["seeds"])]
-    return stats.assign(text=text)["text"].unstack("cell").fillna("")
+    return stats.assign(text=text).set_index(["method", "model", "epochs", "cell"])["text"].unstack("cell").fillna("")
 
 
 def table(runs):

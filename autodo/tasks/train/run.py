@@ -15,13 +15,14 @@ from autodo.recipes import pick_device
 from autodo.tasks.train.cleaning import run_label_issues
 from autodo.tasks.train.dada_table import POLICY, run_table
 from autodo.tasks.train.methods import valid_held_out
-from autodo.trainer import build_run, resume, train
+from autodo.trainer import build_run, resume, run_log, train
 
 log = logging.getLogger("autodo")
 
 
-def run_experiment(cfg, folder, data_root):
-    """Train and evaluate the run ``cfg`` in the run folder ``folder``; return the contents of its ``result.json``."""
+def run_experiment(cfg, folder, data_root, settings):
+    """Train and evaluate the run ``cfg`` in the run folder ``folder``; return the contents of its ``result.json``.
+    ``settings``: the run's identity, flat (autodo.identity.settings), its hparams in the run's log."""
     started = time.perf_counter()
     cleaning, label_issues, cleaning_correction = label_cleaning_cost(cfg, folder, data_root)
     table = run_table(cfg, data_root, pick_device(cfg.device)) if cfg.aug_model.name == "DADA" else None
@@ -35,7 +36,8 @@ def run_experiment(cfg, folder, data_root):
     history = resume(folder, parts)
     setup_time = time.perf_counter() - started
     search, search_correction = policy_search_cost(parts.policy_table)
-    history = train(cfg, folder, parts, history)
+    with run_log(cfg, folder, parts, history, settings) as live:
+        history = train(cfg, folder, parts, history, live)
     refit = {}
     if cfg.head_refit:
         refit, final = refit_on_valid(folder, parts, history)

@@ -1,7 +1,7 @@
 """The training task's face (autodo.registry): what of a config a training run computes, its folder's slug, its checks,
 its run, its summary line and the number every finished run has."""
 
-from autodo.identity import canonical, digest
+from autodo.identity import canonical, digest, leave_out_dataset_settings, settings, unread_dataset_settings
 from autodo.tasks.train.methods import learns_from_clean, lr_factors, method_of, method_slug
 from autodo.vocabulary import PAPER_SMOOTHING
 
@@ -13,10 +13,12 @@ RESULT_NUMBERS = ("epochs", "test_acc_final", "test_acc_best", "test_acc_at_best
 REPORT = "autodo.tasks.train.report"  # its rows, table and figures for aggregate.py
 
 
-def identity(config):
+def identity(config, keep_unread=False):
     """What the training run of the canonical plain ``config`` computes: the named improvements only where they change
     the run (a run at the paper's values is identified as before they existed), of ``clean_split`` what the run reads,
-    and the augmentation as it draws (autodo.augment.choice.augmentation_identity)."""
+    the augmentation as it draws (autodo.augment.choice.augmentation_identity), and neither the data set's settings
+    for another augmentation or for hyper passes it does not make, nor ``overfit`` without them (``keep_unread``:
+    as versions before 2026-12-05 identified it, with them)."""
     from autodo.augment.choice import augmentation_identity
 
     los, hyper = config.get("los_model", {}), config.get("hyper_opt", {})
@@ -29,6 +31,11 @@ def identity(config):
         else:
             del hyper["lr_factor"]
     _clean_split_identity(config)
+    if not keep_unread:
+        leave_out_dataset_settings(config, unread_dataset_settings(config.get("aug_model", {}).get("name"),
+                                                                   hyper.get("name")))
+        if hyper.get("name", "NONE") == "NONE":  # overfit: the hyper passes' validation batches from the test set
+            config.pop("overfit", None)
     return augmentation_identity(config)
 
 
@@ -42,6 +49,11 @@ def _clean_split_identity(config):
         split.pop("tuning", None)
     elif split.get("tuning") is None:
         split["tuning"] = config["dataset"]["valid_size"] - split["selection"]
+
+
+# the settings ``slug`` names (a key, or the settings under it), left out of a folder name's settings set apart
+SLUG_SETTINGS = ("train_on_valid", "head_refit", "label_cleaning.action", "clean_split", "los_model.prior_correction",
+                 "los_model.smoothing", "hyper_opt.lr_factor")
 
 
 def slug(config):
@@ -78,9 +90,12 @@ def check(cfg, data_root):
 
 
 def run(cfg, folder, data_root):
+    from omegaconf import OmegaConf
+
     from autodo.tasks.train.run import run_experiment
 
-    return run_experiment(cfg, folder, data_root)
+    # the run's settings, for its TensorBoard hparams
+    return run_experiment(cfg, folder, data_root, settings(OmegaConf.to_container(cfg, resolve=True), identity))
 
 
 def summary_line(result):
