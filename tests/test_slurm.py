@@ -76,7 +76,9 @@ def _state(job):
 
 def test_a_requeued_job_resumes_from_its_checkpoint(run_launch, tmp_path):
     args = ["method=autodo", "dataset.epochs=60"]  # long enough to be killed before it ends, even on a loaded machine
+    started = time.monotonic()
     run_launch(*args, "out_dir=reference", timeout=300)
+    reference_s = time.monotonic() - started  # the rest of the killed job takes less, on a machine as loaded
     sweep = subprocess.Popen([sys.executable, str(REPO / "launch.py"), *SLURM, *args], cwd=tmp_path,
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     run_dir = tmp_path / "outputs" / only_run(tmp_path / "reference").name  # out_dir does not name the run
@@ -90,7 +92,7 @@ def test_a_requeued_job_resumes_from_its_checkpoint(run_launch, tmp_path):
         assert not (run_dir / "result.json").exists()  # it was killed mid-run
         # Slurm holds a requeued job for two minutes before it may start again: start it now
         subprocess.run(["scontrol", "update", f"JobId={job}", "StartTime=now"], check=True)
-        _, stderr = sweep.communicate(timeout=240)
+        _, stderr = sweep.communicate(timeout=120 + 2 * reference_s)
     finally:
         sweep.kill()
     assert sweep.returncode == 0, stderr[-2000:]
