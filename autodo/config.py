@@ -16,7 +16,7 @@ from omegaconf import OmegaConf, open_dict
 
 from autodo.errors import UserError, joined
 from autodo.rules import (BOOLEAN, FACTOR, NON_NEGATIVE, OPEN_UNIT, POSITIVE, POSITIVE_INT, SHARE, at_least,
-                          check_value, int_list, is_int, is_number, one_of)
+                          check_value, int_list, is_flip_map, is_int, is_number, one_of)
 from autodo.registry import TASKS, package
 from autodo.vocabulary import FAST_AUTOAUGMENT_TABLES
 
@@ -30,6 +30,7 @@ SHARED_RULES = {
     "task": one_of(*TASKS),
     "ir": (lambda v: is_number(v) and v >= 1, "a number >= 1 (class-imbalance ratio)"),
     "nr": (lambda v: is_number(v) and 0 <= v < 1, "a number in [0, 1) (label-noise ratio)"),
+    "nr_type": one_of("uniform", "asymmetric"),
     "sr": (lambda v: is_number(v) and 0 < v <= 1, "a number in (0, 1] (subsampling ratio)"),
     "seed": (lambda v: is_int(v) and 0 <= v < 2**32, "an integer in [0, 2**32) (run index)"),
     "device": one_of("auto", "cpu", "cuda"),
@@ -56,6 +57,8 @@ SHARED_RULES = {
     "dataset.valid_size": (lambda v: (is_int(v) and v >= 1) or (is_number(v) and 0 < v < 1),
                            "a count (an integer >= the number of classes) or a share in (0, 1)"),
     "dataset.test_size": (lambda v: is_int(v) and v >= 1, "an integer >= the number of classes"),
+    "dataset.flips": (lambda v: v is None or is_flip_map(v),
+                      "null or a list of [from, to] class pairs, each from once and never to itself"),
     "dataset.path": (lambda v: v is None or (isinstance(v, str) and v != ""), "null or a folder path"),
     "dataset.system_dir": _PATH,
     "dataset.crop": POSITIVE_INT,
@@ -106,7 +109,8 @@ LAUNCHER_RULES = {
 FACTS = {"dataset.name": "dataset", "dataset.num_classes": "dataset", "dataset.in_channels": "dataset",
          "dataset.mean": "dataset", "dataset.std": "dataset", "model.name": "model", "model.encoder._target_": "model",
          "aug_model.name": "aug_model", "los_model.name": "los_model", "los_model.weights": "los_model",
-         "los_model.soft_labels": "los_model", "hyper_opt.name": "hyper_opt", "logger.name": "logger"}
+         "los_model.soft_labels": "los_model", "los_model.loss": "los_model",
+         "los_model.weight_net": "los_model", "hyper_opt.name": "hyper_opt", "logger.name": "logger"}
 # ... except where the option leaves it to the user: an ImageNet folder of one's own has its own classes
 USERS_FACTS = {"dataset.num_classes": ("dataset", "imagenet")}
 
@@ -130,6 +134,7 @@ def validate_config(cfg, on_this_machine=True):
         if value is not absent:  # a key of some options of a group only (hyper_opt.pass_fraction)
             check_value(all_rules(), key, value)
     _check_sizes(cfg)
+    _check_flips(cfg)
     if cfg.task != "train":
         _check_training_settings_left_alone(cfg)
     package(cfg.task).validate(cfg)
@@ -160,6 +165,23 @@ def _check_sizes(cfg):
         if is_int(value) and value < classes:
             raise UserError(f"dataset.{key}={value} is not allowed with dataset={cfg.dataset.name}: a stratified split "
                             f"needs at least one image of each of its {classes} classes")
+
+
+def _check_flips(cfg):
+    """Asymmetric noise needs the data set's map, and the map names classes the data set has."""
+    flips, classes = cfg.dataset.get("flips"), cfg.dataset.num_classes
+    if cfg.nr_type == "asymmetric":
+        if flips is None:
+            raise UserError(f"nr_type=asymmetric is not allowed with dataset={cfg.dataset.name}: it has no flip map "
+                            "(set dataset.flips=[[from,to],...])")
+        if not 0 < cfg.nr < 0.5:  # at 0 no label flips (uniform's nr=0 is that run); from 0.5 a class is mostly wrong
+            raise UserError(f"nr={cfg.nr} is not allowed with nr_type=asymmetric: it must be in (0, 0.5), so that a "
+                            "flipped class keeps more right labels than wrong ones")
+    unknown = sorted({c for pair in flips or [] for c in pair if c >= classes})
+    if unknown:
+        text = "[" + ", ".join(f"[{a}, {b}]" for a, b in flips) + "]"
+        raise UserError(f"dataset.flips={text} is not allowed with dataset={cfg.dataset.name}: it names class "
+                        f"{', '.join(map(str, unknown))}, and the data set's classes are 0 .. {classes - 1}")
 
 
 # the package each logger option needs, and what to install

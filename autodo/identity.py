@@ -20,6 +20,9 @@ LATER_SETTINGS = (
     ("label_cleaning.action", "none", "label_cleaning"),
     ("clean_split.selection", 0, "clean_split"),
     ("subsample.stratify", False, "subsample.stratify"),
+    ("los_model.loss", "ce", "los_model.loss"),
+    ("nr_type", "uniform", "dataset.flips"),  # the flips are read by asymmetric noise alone
+    ("nr_type", "uniform", "nr_type"),
 )
 
 # a data set's settings that only runs with one of these augmentations (aug_model, subsample.augmentation) read

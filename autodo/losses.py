@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from autodo.robust_losses import RobustLoss
 from autodo.vocabulary import PAPER_SMOOTHING, PRIOR_CORRECTIONS
 
 _SOFTPLUS_AT_ZERO = math.log(2.0)
@@ -22,17 +23,22 @@ class LossModel(nn.Module):
     With learned weights, ``w_i = softplus(weight_logits_i) / ln 2`` (exactly 1 at the start, always positive),
     else 1. With learned soft labels, ``l_i`` is the KL divergence between ``softmax(label_logits_i)`` (label
     smoothing of the given label at the start) and the prediction, symmetric when the data are biased; else the
-    cross-entropy with the given label.
+    given label's loss ``base_loss`` (an autodo.robust_losses.RobustLoss: GCE, SCE, ELR; cross-entropy by default).
 
     ``prior_correction`` corrects for the class prior ``p`` of the given (noisy) train labels, with nothing
     learned: ``logit_adjust`` trains on ``logits + log p`` (logit-adjusted loss, Menon et al. 2021; the model
     predicts with its plain logits), ``balance`` multiplies each sample's weight by ``N / (C n_y)`` (class-balanced
     weights, averaging 1 over the train set).
+
+    ``weight_net`` (MW-Net, Shu et al. 2019): each sample's weight is also ``V(l_i)``, a small network of its own
+    loss (a ``WeightNet``), learned by hyper steps in place of a per-sample table, while ``weight_net_on``.
     """
 
     def __init__(self, labels, num_classes, learn_weights, learn_soft_labels, symmetric, prior_correction="none",
-                 smoothing=PAPER_SMOOTHING):
+                 smoothing=PAPER_SMOOTHING, base_loss=None, weight_net=None):
         super().__init__()
+        if base_loss is not None and base_loss.name != "ce" and learn_soft_labels:
+            raise ValueError(f"loss={base_loss.name!r} with soft labels: the soft labels' KL loss replaces it")
         labels = torch.as_tensor(labels, dtype=torch.long)
         self.symmetric = symmetric
         self.register_buffer("given_labels", labels)
@@ -46,6 +52,8 @@ class LossModel(nn.Module):
         self.weight_logits = nn.Parameter(torch.zeros(len(labels))) if learn_weights else None
         self.num_classes, self.smoothing = num_classes, smoothing
         self.label_logits = nn.Parameter(self.start_label_logits()) if learn_soft_labels else None
+        self.base_loss = base_loss or RobustLoss("ce", len(labels), num_classes)
+        self.weight_net, self.weight_net_on = weight_net, weight_net is not None
 
     def start_label_logits(self):
         """The soft labels' start: softmax(d (onehot - 1/2)) with d = ln(1 - C + C/eps) is the given label
@@ -73,7 +81,7 @@ class LossModel(nn.Module):
         if self.logit_offset is not None:
             logits = logits + self.logit_offset
         if self.label_logits is None:
-            return F.cross_entropy(logits, self.given_labels[index], reduction="none")
+            return self.base_loss(logits, self.given_labels[index], index)
         log_target, log_prediction = F.log_softmax(self.label_logits[index], 1), F.log_softmax(logits, 1)
         forward = F.kl_div(log_prediction, log_target, log_target=True, reduction="none").sum(1)
         if not self.symmetric:
@@ -84,4 +92,21 @@ class LossModel(nn.Module):
     def forward(self, logits, index):
         if logits.dtype in (torch.float16, torch.bfloat16):  # mixed precision: the loss in float32
             logits = logits.float()
-        return (self.weights(index) * self.per_sample(logits, index)).mean()
+        losses = self.per_sample(logits, index)
+        weights = self.weights(index)
+        if self.weight_net_on:  # of the loss as a number (no path from the network's output), in float32 under AMP
+            with torch.autocast(logits.device.type, enabled=False):
+                weights = weights * self.weight_net(losses.detach())
+        return (weights * losses).mean()
+
+
+class WeightNet(nn.Module):
+    """MW-Net's weighting function: a sample's loss -> its weight in (0, 1), an MLP with one hidden ReLU layer of
+    ``hidden`` units and a sigmoid output (the paper's 1-100-1)."""
+
+    def __init__(self, hidden):
+        super().__init__()
+        self.layers = nn.Sequential(nn.Linear(1, hidden), nn.ReLU(), nn.Linear(hidden, 1), nn.Sigmoid())
+
+    def forward(self, losses):
+        return self.layers(losses[:, None]).squeeze(1)

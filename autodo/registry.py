@@ -69,7 +69,8 @@ def former_signature(config):
 
 
 # what a folder's name says already, whatever the task: the data set, the cell, the seed and the method's groups
-NAMED_BY_EVERY_TASK = ("task", "dataset", "ir", "nr", "sr", "seed", "method", "aug_model", "los_model", "hyper_opt")
+NAMED_BY_EVERY_TASK = ("task", "dataset", "ir", "nr", "nr_type", "sr", "seed", "method", "aug_model", "los_model",
+                       "hyper_opt")
 SET_APART_LENGTH = 60  # at most this many characters of settings in a name: the signature after them identifies
 UNSAFE_IN_NAMES = re.compile(r"[^\w.,=+\[\]-]")  # a path's slashes, spaces, quotes, ...
 
@@ -96,13 +97,14 @@ _UNREAD = object()
 
 
 def run_name(config, run_signature=None, launched_as=()):
-    """The folder name: data set, cell, the task's slug (the method of a training run), the settings the command line
-    ``launched_as`` set apart (``set_apart``) and seed to read, then the first 8 digits of the signature
-    (``run_signature``, or this version's)."""
+    """The folder name: data set, cell (``asym`` after NR for asymmetric noise), the task's slug (the method of a
+    training run), the settings the command line ``launched_as`` set apart (``set_apart``) and seed to read, then the
+    first 8 digits of the signature (``run_signature``, or this version's)."""
     sr = "" if config["sr"] == 1 else f"-sr{config['sr']:g}"
+    noise = "asym" if config.get("nr_type") == "asymmetric" else ""
     slug = face(task_of(config)).slug(config)
     apart = set_apart(config, launched_as)
-    return (f"{config['dataset']['name']}-ir{config['ir']:g}-nr{config['nr']:g}{sr}-{slug}"
+    return (f"{config['dataset']['name']}-ir{config['ir']:g}-nr{config['nr']:g}{noise}{sr}-{slug}"
             f"{f'-{apart}' if apart else ''}-seed{config['seed']}-{(run_signature or signature(config))[:8]}")
 
 

@@ -25,6 +25,18 @@ def is_class_list(value):
                              and all(map(is_int, value)) and list(value) == sorted(set(value)))
 
 
+def is_flip_map(value):
+    """A list of [from, to] pairs of class numbers, each class a source once, never flipped to itself."""
+    def is_pair(pair):
+        return isinstance(pair, (list, tuple, ListConfig)) and len(pair) == 2 and all(is_int(c) and c >= 0
+                                                                                      for c in pair)
+
+    if not isinstance(value, (list, tuple, ListConfig)) or not value or not all(map(is_pair, value)):
+        return False
+    sources = [source for source, _ in value]
+    return len(set(sources)) == len(sources) and all(source != target for source, target in value)
+
+
 def one_of(*options):
     return (lambda v: v in options, f"one of {', '.join(map(str, options))}")
 

@@ -4,10 +4,12 @@ paired judgement of "A beats B" on per-seed differences."""
 import pandas as pd
 
 
-def cell_name(dataset, ir, nr, sr=1.0):
-    """A table column: the data set and IR-NR as the paper writes them (100-0.0, 10-0.1), and the subsampling
-    ratio where it is not 1 (runs on different shares of the train split are never averaged together)."""
+def cell_name(dataset, ir, nr, sr=1.0, nr_type="uniform"):
+    """A table column: the data set and IR-NR as the paper writes them (100-0.0, 10-0.1), ``asym`` after NR for
+    asymmetric noise, and the subsampling ratio where it is not 1 (runs on different shares of the train split, or
+    with different noise, are never averaged together)."""
     name = f"{dataset} {ir:g}-{nr:.1f}" if round(nr, 1) == nr else f"{dataset} {ir:g}-{nr:g}"
+    name += " asym" if nr_type == "asymmetric" else ""
     return name if sr == 1 else f"{name} sr {sr:g}"
 
 

@@ -15,10 +15,11 @@ from autodo.checkpoint import load_checkpoint, save_checkpoint
 from autodo.data.pipeline import RunData, build_run_data
 from autodo.engine import evaluate, finite_loss, train_one_epoch
 from autodo.hyper.optimizer import HyperOptimizer, hyper_epoch, steps_per_pass
-from autodo.losses import LossModel
+from autodo.losses import LossModel, WeightNet
 from autodo.metrics import class_halves, hyper_diagnostics
 from autodo.models import build_classifier
 from autodo.progress import Progress
+from autodo.robust_losses import RobustLoss
 from autodo.recipes import amp_on, build_optimizer, pick_device
 from autodo.schedule import hyper_schedule
 from autodo.run_log import RunLog
@@ -70,26 +71,42 @@ def build_run(cfg, data_root, table=None, label_issues=None):
     optimizer, scheduler = build_optimizer(cfg, model, steps_per_epoch=len(data.train_loader))
     amp = amp_on(cfg, device)
     train_labels = data.train_loader.dataset.labels
+    # MW-Net's weighting network (los_model=MWN), drawn after the classifier, which starts as every method's does
+    weight_net = WeightNet(cfg.los_model.weight_net_hidden) if cfg.los_model.get("weight_net") else None
     loss_model = LossModel(train_labels, num_classes, cfg.los_model.weights, cfg.los_model.soft_labels,
                            symmetric=cfg.ir > 1 or cfg.nr > 0,
                            prior_correction=cfg.los_model.prior_correction,
-                           smoothing=cfg.los_model.get("smoothing", PAPER_SMOOTHING)).to(device)
+                           smoothing=cfg.los_model.get("smoothing", PAPER_SMOOTHING),
+                           base_loss=robust_loss(cfg.los_model, len(train_labels), num_classes),
+                           weight_net=weight_net).to(device)
     aug_model = augmentation.learned_model(len(train_labels))
     if aug_model is not None:
         aug_model.to(device)
 
     hyper, (start_epoch, warmup_epochs) = None, hyper_schedule(cfg.dataset)
     if cfg.hyper_opt.name != "NONE":
-        tables = {"weights": [loss_model.weight_logits], "soft_labels": [loss_model.label_logits],
+        weights = [loss_model.weight_logits] + list(loss_model.weight_net.parameters() if loss_model.weight_net else [])
+        tables = {"weights": weights, "soft_labels": [loss_model.label_logits],
                   "augment": list(aug_model.parameters()) if aug_model is not None else []}
         tables = {name: [p for p in parameters if p is not None] for name, parameters in tables.items()}
         steps = steps_per_pass(data.hyper_train_loader, cfg.hyper_opt.pass_fraction)
         hyper = HyperOptimizer(cfg.hyper_opt, tables, cfg.dataset.hyper_lr,
                                total_steps=(cfg.dataset.epochs - start_epoch) * steps,
-                               warmup_steps=warmup_epochs * steps)
+                               warmup_steps=warmup_epochs * steps,
+                               table_factors={"weights": cfg.los_model.weight_net_lr_factor} if weight_net else None)
     return RunParts(device=device, amp=amp, data=data, model=model, optimizer=optimizer, scheduler=scheduler,
                     scaler=torch.amp.GradScaler(device.type, enabled=amp), loss_model=loss_model,
                     aug_model=aug_model, hyper=hyper, hyper_start_epoch=start_epoch, policy_table=table)
+
+
+def robust_loss(los_model, num_samples, num_classes):
+    """The given labels' loss of the ``los_model`` option: its ``loss`` (cross-entropy for a run written before it
+    existed) with the settings of its own."""
+    name = los_model.get("loss", "ce")
+    settings = {"gce": lambda: {"q": los_model.gce_q},
+                "sce": lambda: {"alpha": los_model.sce_alpha, "beta": los_model.sce_beta},
+                "elr": lambda: {"strength": los_model.elr_lambda, "momentum": los_model.elr_beta}}
+    return RobustLoss(name, num_samples, num_classes, **settings.get(name, dict)())
 
 
 def resume(folder, parts):
@@ -124,6 +141,8 @@ def train(cfg, folder, parts, history, live):
         epoch_start = time.perf_counter()
         lr = parts.optimizer.param_groups[0]["lr"]
         row = {"epoch": epoch + 1, "lr": lr}
+        if parts.loss_model.weight_net is not None:  # MW-Net's network weighs from the first hyper pass, which learns
+            parts.loss_model.weight_net_on = epoch >= parts.hyper_start_epoch  # it, on; before, every weight is 1
         if parts.hyper is not None and epoch >= parts.hyper_start_epoch:
             row["hyper_lr"] = parts.hyper.learning_rate()
             row.update(hyper_epoch(parts.hyper, model, data, parts.aug_model, parts.loss_model, parts.device, lr))

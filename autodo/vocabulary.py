@@ -12,3 +12,4 @@ GEOMETRIC_COPIES = ("translate", "rotate", "crop")  # subsample.augmentation: th
 COPY_AUGMENTATIONS = GEOMETRIC_COPIES + ("RAND", "AUTO", "TRIVIAL")  # subsample.augmentation
 PRIOR_CORRECTIONS = ("none", "logit_adjust", "balance")  # los_model.prior_correction
 PAPER_SMOOTHING = 0.05  # los_model.smoothing: the soft labels' start in the paper's method
+ROBUST_LOSSES = ("ce", "gce", "sce", "elr")  # los_model.loss: cross-entropy or a loss robust to label noise

@@ -26,7 +26,8 @@ def run_config(**changes):
     (``**{"dataset.lr": 0.5}``)."""
     config = {"dataset": {"name": "digits", "epochs": 30, "lr": 0.05, "path": None}, "model": {"name": "small_cnn"},
               "aug_model": {"name": "NONE"}, "los_model": {"name": "NONE"}, "hyper_opt": {"name": "NONE"},
-              "ir": 10, "nr": 0.1, "sr": 1.0, "seed": 0, "train_on_valid": False, "head_refit": False,
+              "ir": 10, "nr": 0.1, "nr_type": "uniform", "sr": 1.0, "seed": 0, "train_on_valid": False,
+              "head_refit": False,
               "device": "auto", "num_workers": 0, "data_root": "./local_data", "out_dir": "./outputs",
               "eval_batch_size": 1024}
     for key, value in changes.items():

@@ -4,6 +4,7 @@ for a folder written before identities left out the settings a run does not read
 autodo.registry.former_signature), and it is the folder a launch of that config opens, so a relaunch finds it
 finished and the tables count it."""
 
+import copy
 import json
 from pathlib import Path
 
@@ -28,3 +29,9 @@ def test_a_committed_run_keeps_its_signature_and_name(folder):
     assert stored in (signature(config), former_signature(config))
     assert run_place(config, folder.parent) == (folder, stored)
     read_run(RunFolder(folder))  # and it reads back as a finished run
+    # the same run launched by this version: its config holds the settings added since, at their defaults
+    today = copy.deepcopy(config)
+    today.setdefault("nr_type", "uniform")
+    today["dataset"].setdefault("flips", [[2, 7], [3, 8]])
+    today["los_model"].setdefault("loss", "ce")
+    assert signature(today) == signature(config)

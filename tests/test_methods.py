@@ -25,6 +25,11 @@ COMMON = ["ir=10", "nr=0.2", "dataset.epochs=3"]  # hyper passes in epochs 2 and
         ["los_model=SOFT", "hyper_opt=HES"],
         ["los_model=LA"],
         ["los_model=CB"],
+        ["los_model=GCE"],
+        ["los_model=SCE"],
+        ["los_model=ELR"],
+        ["aug_model=SEP", "los_model=GCE", "hyper_opt=HES"],  # hypergradients through a robust loss
+        ["los_model=MWN", "hyper_opt=UNROLL"],  # method=mwnet
     ],
     ids=lambda method: "+".join(m.split("=")[1] for m in method),
 )
@@ -54,6 +59,18 @@ def test_method_runs_and_reports(run_launch, tmp_path, method):
     assert ("soft_corrected" in rows[-1]) == (los in ("SOFT", "BOTH"))
     if los in ("WGHT", "BOTH"):
         assert rows[-1]["weight_majority"] != 1.0 and 0 <= rows[-1]["weight_noise_auroc"] <= 1
+
+
+def test_mw_net_weighs_every_loss_1_until_its_first_hyper_pass(run_launch, tmp_path):
+    """Before the first hyper pass learns it, MW-Net's network would weigh the losses at random: the run trains as
+    the Baseline does (the same classifier start, the same batches), then the two part."""
+    args = [*COMMON, "dataset.hyper_start=0.5"]  # a hyper pass before epochs 2 and 3
+    run_launch(*args, "method=mwnet", "out_dir=mwnet")
+    run_launch(*args, "method=baseline", "out_dir=baseline")
+    mwnet, baseline = ([json.loads(line) for line in (only_run(tmp_path / out) / "metrics.jsonl").open()]
+                       for out in ("mwnet", "baseline"))
+    assert mwnet[0]["train_loss"] == baseline[0]["train_loss"] and mwnet[0]["test_acc"] == baseline[0]["test_acc"]
+    assert mwnet[-1]["hypergrad_norm"] > 0 and mwnet[-1]["train_loss"] != baseline[-1]["train_loss"]
 
 
 def test_nothing_to_learn_is_refused_and_leaves_nothing(run_launch, tmp_path):

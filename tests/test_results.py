@@ -119,6 +119,16 @@ def test_runs_on_a_share_of_the_train_split_are_their_own_cell(tmp_path):
     assert table.loc[("Baseline", "small_cnn", 3), "digits 10-0.1 sr 0.5"] == "30.00 (1)"
 
 
+def test_asymmetric_noise_is_a_cell_of_its_own(tmp_path):
+    make_run(tmp_path, 0, 90.0)
+    flips = [[2, 7], [3, 8]]
+    asymmetric = make_run(tmp_path, 0, 70.0, nr_type="asymmetric", **{"dataset.flips": flips})
+    assert "-nr0.1asym-baseline-" in asymmetric.path.name
+    table = summary_table(load_runs([tmp_path])[0], "final")
+    assert table.loc[("Baseline", "small_cnn", 3), CELL] == "10.00 (1)"
+    assert table.loc[("Baseline", "small_cnn", 3), "digits 10-0.1 asym"] == "30.00 (1)"
+
+
 def test_table_formats(tmp_path, capsys):
     make_run(tmp_path, 0, 90.0)
     make_run(tmp_path, 1, 80.0, **{"aug_model.name": "SEP", "los_model.name": "BOTH", "hyper_opt.name": "HES"})

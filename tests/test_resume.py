@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 from conftest import REPO, only_run
 
 ARGS = ["ir=10", "nr=0.1", "dataset.epochs=12", "dataset.batch_size=8", "device=cpu"]
@@ -71,18 +72,34 @@ def test_sigkill_anywhere_then_relaunch_gives_the_same_result(tmp_path):
     assert not [p for p in run_dir.iterdir() if p.name.endswith(".tmp")]
 
 
-def test_full_autodo_resumes_exactly(tmp_path):
+def killed_once_and_resumed(tmp_path, args, seed, epochs, max_delay):
+    """The result of ``args`` (a run of ``epochs`` epochs) run through, and the same run killed once up to
+    ``max_delay`` seconds after its second epoch and relaunched; and its folder."""
     reference_dir, killed_dir = tmp_path / "reference", tmp_path / "killed"
     reference_dir.mkdir(), killed_dir.mkdir()
-    assert start(reference_dir, HES_ARGS).wait(timeout=300) == 0
+    assert start(reference_dir, args).wait(timeout=300) == 0
     reference = only_run(reference_dir / "outputs") / "result.json"
     run_dir = killed_dir / "outputs" / reference.parent.name
-    assert kill_after(start(killed_dir, HES_ARGS), run_dir, 2, 0.3, random.Random(1))
-    assert 2 <= epochs_done(run_dir) < 5
-    assert start(killed_dir, HES_ARGS).wait(timeout=300) == 0
-    result = json.loads((run_dir / "result.json").read_text())
-    assert comparable(result) == comparable(json.loads(reference.read_text()))
+    assert kill_after(start(killed_dir, args), run_dir, 2, max_delay, random.Random(seed))
+    assert 2 <= epochs_done(run_dir) < epochs
+    assert start(killed_dir, args).wait(timeout=300) == 0
+    resumed = json.loads((run_dir / "result.json").read_text())
+    return comparable(json.loads(reference.read_text())), comparable(resumed), run_dir
+
+
+def test_full_autodo_resumes_exactly(tmp_path):
+    reference, resumed, run_dir = killed_once_and_resumed(tmp_path, HES_ARGS, seed=1, epochs=5, max_delay=0.3)
+    assert resumed == reference
     assert (run_dir / "metrics.jsonl").read_text().count('"weight_noise_auroc":') == 5
+
+
+@pytest.mark.parametrize("method", ["elr", "gce", "sce", "mwnet"])
+def test_a_rival_resumes_exactly(tmp_path, method):
+    """ELR's targets (one row per train sample) and MW-Net's network and its optimiser's state must come back from
+    the checkpoint; GCE and SCE hold no state."""
+    args = ["ir=10", "nr=0.2", "dataset.epochs=8", f"method={method}", "device=cpu"]  # epochs of about 0.15 s
+    reference, resumed, _ = killed_once_and_resumed(tmp_path, args, seed=2, epochs=8, max_delay=0.1)
+    assert resumed == reference
 
 
 def test_a_damaged_checkpoint_is_one_line_and_the_run_is_kept(tmp_path, run_launch):

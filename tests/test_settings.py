@@ -16,7 +16,8 @@ CONF = REPO / "conf"
 # a bad value of every setting, with the options it needs to be read (task=, a group option)
 BAD = {
     "task": ("evaluate", ()),
-    "ir": ("inf", ()), "nr": ("nan", ()), "sr": ("0", ()), "seed": ("99999999999999999999", ()),
+    "ir": ("inf", ()), "nr": ("nan", ()), "nr_type": ("gaussian", ()), "dataset.flips": ("[[3,3]]", ()),
+    "sr": ("0", ()), "seed": ("99999999999999999999", ()),
     "device": ("tpu", ()), "amp": ("maybe", ()), "num_workers": ("-1", ()), "eval_batch_size": ("0", ()),
     "out_dir": ("''", ()), "data_root": ("''", ()),
     "overfit": ("2", ()), "oversplit": ("yes", ()), "train_on_valid": ("1", ()), "head_refit": ("0.5", ()),
@@ -40,6 +41,11 @@ BAD = {
     "model.encoder.dropout": ("1", ("model=wrn16_4",)), "model.encoder.widths": ("[16,32]", ()),
     "model.encoder.pool_after": ("[0,5]", ()),
     "los_model.prior_correction": ("reweight", ()), "los_model.smoothing": ("1", ("los_model=BOTH",)),
+    "los_model.gce_q": ("0", ("los_model=GCE",)),
+    "los_model.sce_alpha": ("-1", ("los_model=SCE",)), "los_model.sce_beta": ("-0.5", ("los_model=SCE",)),
+    "los_model.weight_net_hidden": ("0", ("method=mwnet",)), "los_model.weight_net_lr_factor": ("0", ("method=mwnet",)),
+    "los_model.loss": ("mae", ()),
+    "los_model.elr_lambda": ("0", ("los_model=ELR",)), "los_model.elr_beta": ("1", ("los_model=ELR",)),
     "hyper_opt.pass_fraction": ("0", ("method=autodo",)), "hyper_opt.neumann_alpha": ("0", ("method=autodo",)),
     "hyper_opt.neumann_terms": ("-1", ("method=autodo",)), "hyper_opt.min_lr_factor": ("-1", ("method=autodo",)),
     "hyper_opt.lr_factor.augment": ("0", ("method=autodo",)), "hyper_opt.lr_factor.weights": ("inf", ("method=autodo",)),
@@ -126,6 +132,16 @@ def test_an_imagenet_folder_of_one_s_own_says_its_classes():
     (["dataset.valid_size=5"], "dataset.valid_size=5 is not allowed with dataset=digits"),
     (["-m", "hydra/launcher=local", "hydra.launcher.max_parallel=abc"], "hydra.launcher.max_parallel='abc'"),
     (["-m", "hydra.launcher.max_parallel=2"], "a setting of hydra/launcher=local: add hydra/launcher=local"),
+    (["nr=0.2", "nr_type=asymmetric", "dataset.flips=[[6,0],[12,3]]"], "it names class 12, and the data set's "
+                                                                         "classes are 0 .. 9"),
+    (["dataset=cifar100", "nr=0.2", "nr_type=asymmetric"], "nr_type=asymmetric is not allowed with dataset=cifar100"),
+    (["dataset.flips=[[1,2],[1,3]]"], "each from once"),
+    (["nr_type=asymmetric"], "nr=0.0 is not allowed with nr_type=asymmetric: it must be in (0, 0.5)"),
+    (["nr=0.5", "nr_type=asymmetric"], "nr=0.5 is not allowed with nr_type=asymmetric"),
+    (["los_model=MWN"], "los_model=MWN is not allowed with hyper_opt=NONE"),
+    (["los_model=BOTH", "los_model.loss=gce"], "los_model.loss is not a setting: it is part of the los_model option"),
+    (["los_model=ELR", "aug_model=SEP", "hyper_opt=HES"], "los_model.loss=elr is not allowed with hyper_opt=HES"),
+    (["los_model=SCE", "los_model.sce_alpha=0", "los_model.sce_beta=0"], "are not allowed together"),
 ])
 def test_bad_settings_end_to_end_exit_2_with_nothing_written(tmp_path, args, message):
     assert_refused(launch(*args, cwd=tmp_path, check=False), message, tmp_path / "outputs")

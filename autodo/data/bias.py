@@ -1,11 +1,13 @@
 """The biased train set: clean stratified validation split, subsampling, class imbalance, label noise.
 
-``build_biased_split`` is a pure function of (labels, sizes, sr, ir, nr, seed). Each step draws from its own
-random stream keyed by the seed, so the validation split is the same for every ir/nr/sr of a seed and every
-method run with that seed trains on the same data. The result is cached under
+``build_biased_split`` is a pure function of (labels, sizes, sr, ir, nr, seed, and asymmetric noise's flip map).
+Each step draws from its own random stream keyed by the seed, so the validation split is the same for every
+ir/nr/sr of a seed and every method run with that seed trains on the same data. The result is cached under
 ``<data_root>/<dataset>/run<seed>/``; two processes that build it at once write the same bytes.
 """
 
+import hashlib
+import json
 import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -26,7 +28,8 @@ _SUBSAMPLE, _IMBALANCE, _NOISE_WHERE, _NOISE_LABEL, _CLEAN_SPLIT = range(5)
 class BiasedSplit:
     """Indices into the source's train part, and the (noisy) labels the train samples carry.
 
-    ``relabelled`` marks the train samples whose label was redrawn (uniformly, so some keep their true label).
+    ``relabelled`` marks the train samples whose label was redrawn (uniformly, so some keep their true label) or
+    flipped (asymmetric noise: each is wrong).
     ``tuning_indices`` are the clean images a run may learn from (hyper steps, ``train_on_valid``, ``head_refit``,
     DADA's search): the validation images themselves, unless ``with_clean_split`` held a selection part out of them;
     then ``valid_indices`` is that selection part, which only picks the best epoch and row.
@@ -56,14 +59,16 @@ def _stream(seed, step):
     return np.random.default_rng([seed, step])
 
 
-def build_biased_split(labels, num_classes, valid_size, ir, nr, sr, seed):
+def build_biased_split(labels, num_classes, valid_size, ir, nr, sr, seed, flips=None):
     """Build the biased train set of the reference recipe from the clean ``labels`` of the train part.
 
     1. A stratified validation split of ``valid_size`` samples, with clean labels.
     2. ``sr``: a random fraction of the remaining samples is kept.
     3. ``ir``: classes ``0 .. C/2-1`` are kept whole; the other classes are pooled and a random subset of
        ``int(L / ir)`` samples is kept, L being the number of first-half samples.
-    4. ``nr``: ``round(nr * |train|)`` train samples get a label drawn uniformly from all C classes.
+    4. ``nr``: uniform noise (``flips`` None): ``round(nr * |train|)`` train samples get a label drawn uniformly from
+       all C classes. Asymmetric noise (``flips``, [from, to] class pairs): ``round(nr * n_c)`` of the ``n_c`` train
+       samples of each class ``from`` are flipped to ``to`` (the field's class-dependent noise, at exact counts).
     """
     labels = np.asarray(labels)
     if isinstance(valid_size, int) and not num_classes <= valid_size <= len(labels) - num_classes:
@@ -90,19 +95,36 @@ def build_biased_split(labels, num_classes, valid_size, ir, nr, sr, seed):
     if missing:  # a class with no train image cannot be learned, whatever the method: say so
         log.warning("sr=%g and ir=%g leave %d train images, none of classes %s", sr, ir, len(train),
                     ", ".join(map(str, missing)))
-    train_labels = labels[train].copy()
-    relabelled = np.zeros(len(train), dtype=bool)
-    count = round(nr * len(train))
-    where = _stream(seed, _NOISE_WHERE).choice(len(train), size=count, replace=False)
-    train_labels[where] = _stream(seed, _NOISE_LABEL).integers(num_classes, size=count)
-    relabelled[where] = True
-
+    train_labels, relabelled = (_uniform_noise(labels[train], num_classes, nr, seed) if flips is None
+                                else _asymmetric_noise(labels[train], flips, nr, seed))
     return BiasedSplit(
         valid_indices=torch.from_numpy(valid).long(),
         train_indices=torch.from_numpy(train).long(),
         train_labels=torch.from_numpy(train_labels).long(),
         relabelled=torch.from_numpy(relabelled),
     )
+
+
+def _uniform_noise(clean, num_classes, nr, seed):
+    """The noisy labels of the train samples of ``clean`` labels, and which were redrawn."""
+    noisy, relabelled = clean.copy(), np.zeros(len(clean), dtype=bool)
+    count = round(nr * len(clean))
+    where = _stream(seed, _NOISE_WHERE).choice(len(clean), size=count, replace=False)
+    noisy[where] = _stream(seed, _NOISE_LABEL).integers(num_classes, size=count)
+    relabelled[where] = True
+    return noisy, relabelled
+
+
+def _asymmetric_noise(clean, flips, nr, seed):
+    """The labels of the train samples of ``clean`` labels with ``round(nr * n_c)`` of each class ``c`` of the
+    [from, to] pairs ``flips`` flipped (chosen by one stream, class by class in the map's order), and which were."""
+    noisy, relabelled = clean.copy(), np.zeros(len(clean), dtype=bool)
+    stream = _stream(seed, _NOISE_WHERE)
+    for source, target in flips:
+        members = np.flatnonzero(clean == source)
+        where = stream.choice(members, size=round(nr * len(members)), replace=False)
+        noisy[where], relabelled[where] = target, True
+    return noisy, relabelled
 
 
 def without_split(split, clean_labels):
@@ -169,18 +191,29 @@ def with_labels_cleaned(split, positions, predicted, action):
                    relabelled=split.relabelled[keep])
 
 
-def split_cache_path(data_root, dataset, seed, ir, nr, sr):
-    return Path(data_root) / dataset / f"run{seed}" / f"split_ir{ir:g}_sr{sr:g}_nr{nr:g}.pt"
+def noise_flips(nr_type, dataset_cfg):
+    """The flip map (a list of [from, to] pairs) of asymmetric noise, None for uniform noise."""
+    return None if nr_type == "uniform" else [list(pair) for pair in dataset_cfg.flips]
 
 
-def load_or_build_split(labels, dataset_cfg, data_root, ir, nr, sr, seed):
-    """The cached split of (dataset, ir, nr, sr, seed), built and written atomically when missing."""
-    path = split_cache_path(data_root, dataset_cfg.name, seed, ir, nr, sr)
+def split_cache_path(data_root, dataset, seed, ir, nr, sr, flips=None):
+    """The split cache's file; an asymmetric split's name holds a digest of its flip map (another map, another
+    file)."""
+    noise = "" if flips is None else "_flips" + hashlib.sha256(json.dumps(flips).encode()).hexdigest()[:8]
+    return Path(data_root) / dataset / f"run{seed}" / f"split_ir{ir:g}_sr{sr:g}_nr{nr:g}{noise}.pt"
+
+
+def load_or_build_split(labels, dataset_cfg, data_root, ir, nr, sr, seed, nr_type="uniform"):
+    """The cached split of (dataset, ir, nr, sr, seed, the noise), built and written atomically when missing."""
+    flips = noise_flips(nr_type, dataset_cfg)
+    path = split_cache_path(data_root, dataset_cfg.name, seed, ir, nr, sr, flips)
     key = {"dataset": dataset_cfg.name, "seed": seed, "ir": float(ir), "nr": float(nr), "sr": float(sr),
            "num_samples": len(labels), "valid_size": dataset_cfg.valid_size}
+    if flips is not None:
+        key["flips"] = flips
     if path.exists():
         return _read_split(path, key)
-    split = build_biased_split(labels, dataset_cfg.num_classes, dataset_cfg.valid_size, ir, nr, sr, seed)
+    split = build_biased_split(labels, dataset_cfg.num_classes, dataset_cfg.valid_size, ir, nr, sr, seed, flips)
     atomic_torch_save(path, {"key": key, **split.tensors()})
     return split
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import torch
 
 from autodo.augment.choice import Augmentation
-from autodo.data.bias import (build_biased_split, load_or_build_split, split_record, with_clean_split,
+from autodo.data.bias import (build_biased_split, load_or_build_split, noise_flips, split_record, with_clean_split,
                               with_labels_cleaned, with_valid_in_train, without_split)
 from autodo.data.datasets import LabelledSubset, make_loader
 from autodo.data.sources import load_source
@@ -43,7 +43,8 @@ def build_run_data(cfg, data_root, device, augmentation, label_issues=None):
     autodo.tasks.train.cleaning.LabelIssues) are removed or relabelled as ``label_cleaning.action`` says."""
     dataset_cfg = cfg.dataset
     train_source, test_source = load_source(dataset_cfg, data_root)
-    split = load_or_build_split(train_source.labels, dataset_cfg, data_root, cfg.ir, cfg.nr, cfg.sr, cfg.seed)
+    split = load_or_build_split(train_source.labels, dataset_cfg, data_root, cfg.ir, cfg.nr, cfg.sr, cfg.seed,
+                                cfg.get("nr_type", "uniform"))
     if cfg.oversplit:
         split = without_split(split, train_source.labels)
     clean_split = cfg.get("clean_split") or {"selection": 0}  # a run written before it existed (--inspect) has none
@@ -106,7 +107,7 @@ def planned_split(cfg, data_root):
     the split cache (the ``oversplit`` ablation applied)."""
     train_source, _ = load_source(cfg.dataset, data_root)
     split = build_biased_split(train_source.labels, cfg.dataset.num_classes, cfg.dataset.valid_size, cfg.ir, cfg.nr,
-                               cfg.sr, cfg.seed)
+                               cfg.sr, cfg.seed, noise_flips(cfg.nr_type, cfg.dataset))
     return without_split(split, train_source.labels) if cfg.oversplit else split
 
 

@@ -21,12 +21,13 @@ from autodo.schedule import WarmupCosine
 
 class HyperOptimizer:
     """RMSprop on the lambda tables (``tables``: name -> parameters, the names of ``hyper_opt.lr_factor``), each
-    at ``lr`` times its factor, under the warm-up + cosine schedule of the hyper steps."""
+    at ``lr`` times its factor (and times its factor in ``table_factors``: MW-Net's network has one of its own), under
+    the warm-up + cosine schedule of the hyper steps."""
 
-    def __init__(self, hyper_cfg, tables, lr, total_steps, warmup_steps):
+    def __init__(self, hyper_cfg, tables, lr, total_steps, warmup_steps, table_factors=None):
         self.cfg = hyper_cfg
-        factors = hyper_cfg.get("lr_factor", {})
-        groups = [{"params": parameters, "lr": lr * factors.get(name, 1)}
+        factors, own = hyper_cfg.get("lr_factor", {}), table_factors or {}
+        groups = [{"params": parameters, "lr": lr * factors.get(name, 1) * own.get(name, 1)}
                   for name, parameters in tables.items() if parameters]
         self.hyperparameters = [p for group in groups for p in group["params"]]
         self.optimizer = torch.optim.RMSprop(groups)
@@ -35,7 +36,7 @@ class HyperOptimizer:
         self.lr = lr
 
     def learning_rate(self):
-        """``dataset.hyper_lr`` under the schedule at this step (each table's is this times its factor)."""
+        """``dataset.hyper_lr`` under the schedule at this step (each table's is this times its factors)."""
         return self.lr * self.schedule(self.scheduler.last_epoch)
 
     def state_dict(self):
@@ -107,6 +108,7 @@ def hyper_epoch(hyper, model, data, aug_model, loss_model, device, task_lr):
     validation features are computed once per pass and batches are drawn from them, shuffled without
     replacement as a shuffled loader with drop_last would draw images."""
     model.eval()
+    loss_model.eval()  # a hyper step is no training step (ELR's targets, say, stay)
     encoder = fuse(model.encoder).to(memory_format=torch.channels_last)  # a folded copy; the model is unchanged
     valid_features, valid_labels = features_of(encoder, data.hyper_valid_loader, data.eval_transform, device)
     batch_size = min(data.hyper_train_loader.batch_size, len(valid_labels))
@@ -129,6 +131,7 @@ def hyper_epoch(hyper, model, data, aug_model, loss_model, device, task_lr):
             norms.append(norm)
         progress.step()
     model.train()
+    loss_model.train()
     return {"hypergrad_norm": sum(norms) / len(norms) if norms else float("nan"), "hyper_steps": steps,
             "hyper_skipped": skipped}
 

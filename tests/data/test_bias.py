@@ -45,6 +45,46 @@ def test_noise_redraws_round_nr_times_n_labels_uniformly():
     assert set(s.train_labels[s.relabelled].tolist()) == set(range(10))
 
 
+FLIPS = [[6, 0], [2, 4], [7, 5], [9, 7]]  # Fashion-MNIST's: shirt -> T-shirt, pullover -> coat, ...
+
+
+@pytest.mark.parametrize("ir, nr", [(1, 0.2), (10, 0.4)])
+def test_asymmetric_noise_flips_round_nr_of_each_mapped_class_to_its_look_alike(ir, nr):
+    s = build_biased_split(LABELS, 10, 200, ir, nr, 1.0, 0, flips=FLIPS)
+    clean = LABELS[s.train_indices]
+    noisy, relabelled = s.train_labels.numpy(), s.relabelled.numpy()
+    for source, target in FLIPS:
+        members = clean == source
+        assert (relabelled & members).sum() == round(nr * members.sum())  # exact counts, after the imbalance step
+        assert (noisy[relabelled & members] == target).all()
+    unmapped = ~np.isin(clean, [source for source, _ in FLIPS])
+    assert not relabelled[unmapped].any() and (noisy[~relabelled] == clean[~relabelled]).all()
+    assert (noisy[relabelled] != clean[relabelled]).all()  # every flip is a wrong label
+    # the split and the imbalance are the uniform noise's: only the labels differ
+    uniform = build_biased_split(LABELS, 10, 200, ir, nr, 1.0, 0)
+    assert torch.equal(uniform.train_indices, s.train_indices) and torch.equal(uniform.valid_indices, s.valid_indices)
+
+
+def test_a_swap_flips_each_class_once_from_its_clean_labels():
+    s = build_biased_split(LABELS, 10, 200, 1, 0.5, 1.0, 0, flips=[[3, 5], [5, 3]])
+    clean, noisy = LABELS[s.train_indices], s.train_labels.numpy()
+    assert ((clean == 3) & (noisy == 5)).sum() == ((clean == 5) & (noisy == 3)).sum() == 40  # half of 80 each
+    assert s.relabelled.sum() == 80
+
+
+def test_an_asymmetric_split_has_a_cache_of_its_own_per_map(tmp_path):
+    dataset = OmegaConf.create({**DATASET, "flips": FLIPS})
+    uniform = load_or_build_split(LABELS, dataset, tmp_path, 1, 0.2, 1.0, 0)
+    asymmetric = load_or_build_split(LABELS, dataset, tmp_path, 1, 0.2, 1.0, 0, "asymmetric")
+    assert not torch.equal(uniform.train_labels, asymmetric.train_labels)
+    other = load_or_build_split(LABELS, OmegaConf.create({**DATASET, "flips": [[1, 2]]}), tmp_path, 1, 0.2, 1.0, 0,
+                                "asymmetric")
+    assert (other.train_labels[other.relabelled] == 2).all()
+    assert len(list((tmp_path / "toy" / "run0").glob("split_*.pt"))) == 3
+    again = load_or_build_split(LABELS, dataset, tmp_path, 1, 0.2, 1.0, 0, "asymmetric")
+    assert torch.equal(again.train_labels, asymmetric.train_labels)
+
+
 def test_subsampling_happens_before_the_imbalance():
     s = split(sr=0.5, ir=2)
     majority = (LABELS[s.train_indices] < 5).sum()

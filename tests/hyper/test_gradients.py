@@ -94,3 +94,48 @@ def test_unrolled_hypergradient_matches_finite_differences_of_one_step():
         step[i] = eps
         numeric = (after_one_step(lam + step) - after_one_step(lam - step)) / (2 * eps)
         assert hypergrad[i].item() == pytest.approx(numeric.item(), rel=1e-5, abs=1e-10)
+
+
+def test_mw_net_s_meta_gradient_matches_finite_differences_of_the_paper_s_look_ahead():
+    """MW-Net (Shu et al. 2019): theta'(phi) = theta - lr / n sum_i V(l_i; phi) dl_i/dtheta, with V's input the loss
+    as a number, and the meta-gradient dL_V(theta'(phi))/dphi. The look-ahead is written here from the closed-form
+    gradient of a linear softmax classifier, (softmax(theta x) - onehot(y)) x^T, not by autograd."""
+    from torch.nn.utils import parameters_to_vector, vector_to_parameters
+
+    from autodo.losses import LossModel, WeightNet
+
+    g = torch.Generator().manual_seed(7)
+    n, c, d, lr = 12, 3, 4, 0.5
+    features, labels = torch.randn(n, d, generator=g, dtype=torch.float64), torch.randint(c, (n,), generator=g)
+    valid_x, valid_y = torch.randn(8, d, generator=g, dtype=torch.float64), torch.randint(c, (8,), generator=g)
+    theta = torch.randn(c, d, generator=g, dtype=torch.float64)
+    torch.manual_seed(0)
+    net = WeightNet(5).double()
+    model = LossModel(labels, c, False, False, False, weight_net=net).double()
+
+    def valid_loss(weight):
+        return F.cross_entropy(valid_x @ weight.T, valid_y)
+
+    theta_var = theta.clone().requires_grad_()
+    meta = unrolled_hypergradient(model(features @ theta_var.T, torch.arange(n)), valid_loss, theta_var,
+                                  list(net.parameters()), lr)
+    meta = torch.cat([grad.flatten() for grad in meta])
+
+    probs = F.softmax(features @ theta.T, 1)
+    per_sample_grads = (probs - F.one_hot(labels, c))[:, :, None] * features[:, None, :]  # dl_i/dtheta
+    losses = F.cross_entropy(features @ theta.T, labels, reduction="none")
+    start = parameters_to_vector(net.parameters()).detach()
+
+    def after_look_ahead(phi):
+        with torch.no_grad():
+            vector_to_parameters(phi, net.parameters())
+            weights = net(losses)
+            vector_to_parameters(start, net.parameters())
+        return valid_loss(theta - lr * (weights[:, None, None] * per_sample_grads).mean(0))
+
+    eps = 1e-6
+    for i in range(len(start)):
+        step = torch.zeros_like(start)
+        step[i] = eps
+        numeric = (after_look_ahead(start + step) - after_look_ahead(start - step)) / (2 * eps)
+        assert meta[i].item() == pytest.approx(numeric.item(), rel=1e-5, abs=1e-10)

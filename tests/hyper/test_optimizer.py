@@ -203,3 +203,11 @@ def test_hes_is_the_implicit_hypergradient_with_the_configured_neumann_series(te
     series = alpha * sum(torch.linalg.matrix_power(step, j) for j in range(terms + 1)) @ valid_grad
     expected = -mixed.T @ series
     torch.testing.assert_close(got, expected, rtol=1e-9, atol=1e-12)
+
+
+def test_a_table_with_a_factor_of_its_own_steps_at_both_factors():
+    """MW-Net's network has a factor of its own (los_model.weight_net_lr_factor) beside hyper_opt.lr_factor's."""
+    tables = {"augment": [torch.nn.Parameter(torch.zeros(2))], "weights": [torch.nn.Parameter(torch.zeros(3))]}
+    cfg = OmegaConf.merge(hyper_cfg(), {"lr_factor": {"augment": 2.0, "weights": 0.5, "soft_labels": 1.0}})
+    hyper = HyperOptimizer(cfg, tables, 0.05, total_steps=10, warmup_steps=0, table_factors={"weights": 0.02})
+    assert [group["initial_lr"] for group in hyper.optimizer.param_groups] == pytest.approx([0.1, 0.0005])

@@ -14,7 +14,8 @@ from autodo.model_cache import cache_identity, cache_path, load_or_train
 from autodo.progress import Progress
 
 log = logging.getLogger("autodo")
-ENCODER_KEYS = ("dataset", "model", "optim", "ir", "nr", "sr", "seed")  # what its weights depend on (no autocast)
+# what its weights depend on (no autocast)
+ENCODER_KEYS = ("dataset", "model", "optim", "ir", "nr", "nr_type", "sr", "seed")
 ROTATIONS = 4
 PRETRAINING = 104  # its random stream (autodo.augment.copies)
 

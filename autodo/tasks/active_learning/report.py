@@ -33,7 +33,8 @@ def row(found):
     curve = [{key: line[key] for key in ("labeled", *(column for column, _ in VALUES.values()))}
              for line in found.folder.read_metrics()]
     row = {"run_dir": str(found.folder.path), "dataset": config["dataset"]["name"], "model": config["model"]["name"],
-           "cell": cell_name(config["dataset"]["name"], config["ir"], config["nr"], config["sr"]),
+           "cell": cell_name(config["dataset"]["name"], config["ir"], config["nr"], config["sr"],
+                             config.get("nr_type", "uniform")),
            "seed": config["seed"], **{key: settings[key] for key in SETTINGS},
            **{key: result.get(key, float("nan")) for key in NUMBERS}, "curve": curve}
     del everything["seed"]

@@ -30,7 +30,7 @@ from autodo.progress import Progress
 from autodo.run_log import RunLog
 
 log = logging.getLogger("autodo")
-READS = ("task", "dataset", "model", "optim", "ir", "nr", "sr", "seed", "amp", "active_learning")
+READS = ("task", "dataset", "model", "optim", "ir", "nr", "nr_type", "sr", "seed", "amp", "active_learning")
 HEADLINE = "test_acc"  # the number every finished run has
 RESULT_NUMBERS = ("test_acc", "majority_acc", "minority_acc", "wall_time_s")  # each a finite number when present
 MODELS = "models"  # the run folder's folder of each iteration's model weights
@@ -42,7 +42,7 @@ def identity(config, keep_unread=False):
     """The part of the canonical plain ``config`` an active-learning run's result depends on: what its
     acquisition function does not read is left out, and the data set's settings of augmentations and hyper passes
     (unless ``keep_unread``: as versions before 2026-12-05 did)."""
-    config = {key: config[key] for key in READS}
+    config = {key: config[key] for key in READS if key in config}  # nr_type: a run before it had uniform noise
     settings = config["active_learning"]
     if not keep_unread:
         leave_out_dataset_settings(config, unread_dataset_settings(None, None))

@@ -15,7 +15,7 @@ from autodo.model_cache import cache_identity, cache_path, load_or_train
 
 log = logging.getLogger("autodo")
 # what the network's weights depend on
-NETWORK_KEYS = ("dataset", "model", "optim", "ir", "nr", "sr", "seed", "amp")
+NETWORK_KEYS = ("dataset", "model", "optim", "ir", "nr", "nr_type", "sr", "seed", "amp")
 
 
 def frozen_encoder(cfg, config, data, device, data_root):

@@ -31,7 +31,8 @@ def row(found):
     settings = everything["subsample"]  # as the run computed it (policy none: budget 0)
     classes = settings["classes"]
     row = {"run_dir": str(found.folder.path), "dataset": config["dataset"]["name"], "model": config["model"]["name"],
-           "cell": cell_name(config["dataset"]["name"], config["ir"], config["nr"], config["sr"]),
+           "cell": cell_name(config["dataset"]["name"], config["ir"], config["nr"], config["sr"],
+                             config.get("nr_type", "uniform")),
            "classes": "all" if classes is None else "+".join(map(str, classes)), "seed": config["seed"],
            "budget": settings["budget"], **{key: settings[key] for key in SETTINGS if key != "stratify"},
            "stratify": settings.get("stratify", False)}  # an identity leaves it out when false

@@ -24,7 +24,7 @@ from autodo.tasks.subsample.selection import SCORED, HeadData, select_and_fit
 from autodo.run_log import RunLog
 
 log = logging.getLogger("autodo")
-READS = ("task", "dataset", "model", "optim", "ir", "nr", "sr", "seed", "amp", "subsample")
+READS = ("task", "dataset", "model", "optim", "ir", "nr", "nr_type", "sr", "seed", "amp", "subsample")
 HEADLINE = "test_acc"  # the number every finished run has
 RESULT_NUMBERS = ("test_acc", "majority_acc", "minority_acc", "wall_time_s")  # each a finite number when present
 REPORT = "autodo.tasks.subsample.report"  # its rows, table and figure for aggregate.py
@@ -35,7 +35,7 @@ MAX_HEAD_PARAMETERS = 20_000  # influence: the exact Hessian of the head is this
 def identity(config, keep_unread=False):
     """The part of the canonical plain ``config`` a subsample run's result depends on (the data set's settings of
     another augmentation and of hyper passes left out, unless ``keep_unread``: as versions before 2026-12-05 did)."""
-    config = {key: config[key] for key in READS}
+    config = {key: config[key] for key in READS if key in config}  # nr_type: a run before it had uniform noise
     settings = config["subsample"]
     if not keep_unread:
         leave_out_dataset_settings(config, unread_dataset_settings(settings["augmentation"], None))

@@ -4,8 +4,9 @@
 from math import comb
 
 from autodo.errors import UserError
-from autodo.rules import BOOLEAN, OPEN_UNIT, POSITIVE, at_least, is_int, is_number, one_of
-from autodo.vocabulary import FAST_AUTOAUGMENT_OPS, LEARNED_AUGMENTATIONS, PRIOR_CORRECTIONS
+from autodo.rules import BOOLEAN, NON_NEGATIVE, OPEN_UNIT, POSITIVE, at_least, is_int, is_number, one_of
+from autodo.vocabulary import FAST_AUTOAUGMENT_OPS, LEARNED_AUGMENTATIONS, PRIOR_CORRECTIONS, ROBUST_LOSSES
+from autodo.tasks.train.methods import learns_weights
 
 CLEANING_ACTIONS = ("none", "remove", "relabel")  # label_cleaning.action
 SEARCHED_SUB_POLICIES = comb(len(FAST_AUTOAUGMENT_OPS), 2)  # DADA's: every pair of two different ops
@@ -23,6 +24,14 @@ RULES = {
                            "null (every validation image not held out) or an integer >= 1"),
     "los_model.prior_correction": one_of(*PRIOR_CORRECTIONS),
     "los_model.smoothing": OPEN_UNIT,
+    "los_model.gce_q": (lambda v: is_number(v) and 0 < v <= 1, "a number in (0, 1] (0 would be cross-entropy)"),
+    "los_model.sce_alpha": NON_NEGATIVE,
+    "los_model.sce_beta": NON_NEGATIVE,
+    "los_model.elr_lambda": POSITIVE,
+    "los_model.weight_net_hidden": at_least(1, "MW-Net's hidden units"),
+    "los_model.weight_net_lr_factor": POSITIVE,
+    "los_model.loss": one_of(*ROBUST_LOSSES),  # a fact of the option: checked for a yaml of one's own
+    "los_model.elr_beta": (lambda v: is_number(v) and 0 <= v < 1, "a number in [0, 1) (the targets' momentum)"),
     "hyper_opt.pass_fraction": (lambda v: is_number(v) and 0 < v <= 1, "a number in (0, 1]"),
     "hyper_opt.lr_factor.augment": POSITIVE,
     "hyper_opt.lr_factor.weights": POSITIVE,
@@ -42,7 +51,8 @@ RULES = {
 # the training settings that mean nothing to the other tasks (each of which has its settings under its name): they
 # must be left at these values there
 TRAINING_ONLY = {"aug_model.name": "NONE", "los_model.name": "NONE", "los_model.weights": False,
-                 "los_model.soft_labels": False, "los_model.prior_correction": "none", "hyper_opt.name": "NONE",
+                 "los_model.soft_labels": False, "los_model.prior_correction": "none", "los_model.loss": "ce",
+                 "hyper_opt.name": "NONE",
                  "overfit": False, "oversplit": False, "train_on_valid": False, "head_refit": False,
                  "label_cleaning.action": "none", "clean_split.selection": 0, "clean_split.tuning": None}
 
@@ -52,12 +62,14 @@ def validate(cfg):
     if cfg.aug_model.name == "DADA":
         _check_dada(cfg)
     if cfg.hyper_opt.name != "NONE":
-        learned = cfg.aug_model.name in LEARNED_AUGMENTATIONS or cfg.los_model.weights or cfg.los_model.soft_labels
+        learned = (cfg.aug_model.name in LEARNED_AUGMENTATIONS or learns_weights(cfg.los_model)
+                   or cfg.los_model.soft_labels)
         if not learned:
             raise UserError(f"hyper_opt={cfg.hyper_opt.name} has nothing to learn with aug_model="
                             f"{cfg.aug_model.name} los_model={cfg.los_model.name}: use aug_model=SHA or SEP, "
-                            "or los_model=WGHT, SOFT or BOTH")
+                            "or los_model=WGHT, SOFT, BOTH or MWN")
     _check_clean_split(cfg)
+    _check_loss_model(cfg)
     if cfg.train_on_valid and cfg.oversplit:
         raise UserError("train_on_valid=true is not allowed with oversplit=true: oversplit leaves no validation "
                         "split to train on")
@@ -80,6 +92,20 @@ def _check_clean_split(cfg):
     if selection < classes:
         raise UserError(f"clean_split.selection={selection} is not allowed with dataset={cfg.dataset.name}: the "
                         f"held-out part must hold every class, at least {classes} images")
+
+
+def _check_loss_model(cfg):
+    """A robust loss's settings, and MW-Net's network, which only hyper passes learn."""
+    los = cfg.los_model
+    if los.get("weight_net") and cfg.hyper_opt.name == "NONE":
+        raise UserError(f"los_model={los.name} is not allowed with hyper_opt=NONE: its weighting network is learned by "
+                        "hyper steps alone (use hyper_opt=UNROLL, MW-Net's one-step look-ahead, or HES)")
+    if los.loss == "elr" and cfg.hyper_opt.name != "NONE":
+        raise UserError(f"los_model.loss=elr is not allowed with hyper_opt={cfg.hyper_opt.name}: ELR's targets follow "
+                        "the training steps alone (use hyper_opt=NONE)")
+    if los.loss == "sce" and los.sce_alpha == 0 and los.sce_beta == 0:
+        raise UserError("los_model.sce_alpha=0 and los_model.sce_beta=0 are not allowed together: the loss would be 0 "
+                        "(set one of them > 0)")
 
 
 def _check_dada(cfg):

@@ -113,7 +113,7 @@ def _cleaning_data(cfg, data_root, build=True):
 # the settings the folds' models are trained with (their cache's key, with the number of folds): the data, the
 # cell and seed, and the Baseline's training; not what the run then does with the labels found. The whole data-set
 # block is in it (a run with other hyper settings cross-validates again: that costs time, never a wrong result)
-FOLD_SETTINGS = ("dataset", "model", "optim", "amp", "ir", "nr", "sr", "seed", "oversplit")
+FOLD_SETTINGS = ("dataset", "model", "optim", "amp", "ir", "nr", "nr_type", "sr", "seed", "oversplit")
 
 
 def folds_cache(cfg, data_root):

@@ -18,9 +18,9 @@ POLICY = "policy.json"  # the run folder's file of the table applied (a table fi
 # reads; not the run's model (the search has its own small network) nor its training schedule, so that every run
 # of the seed that applies a searched table shares it
 SEARCH_SETTINGS = {"dataset": ("name", "in_channels", "num_classes", "valid_size", "mean", "std", "augment",
-                               "batch_size", "lr"),
+                               "batch_size", "lr", "flips"),
                    "optim": ("weight_decay",), "aug_model": ("name", "policy", "search_size", "search_epochs", "keep"),
-                   "ir": None, "nr": None, "sr": None, "seed": None, "clean_split": None}
+                   "ir": None, "nr": None, "nr_type": None, "sr": None, "seed": None, "clean_split": None}
 
 
 
@@ -66,7 +66,7 @@ def _search_run(cfg, data_root, device):
     started = time.perf_counter()
     dataset = cfg.dataset
     source, _ = load_source(dataset, data_root)
-    split = load_or_build_split(source.labels, dataset, data_root, cfg.ir, cfg.nr, cfg.sr, cfg.seed)
+    split = load_or_build_split(source.labels, dataset, data_root, cfg.ir, cfg.nr, cfg.sr, cfg.seed, cfg.nr_type)
     if cfg.clean_split.selection:  # the search learns from the tuning part only
         split = with_clean_split(split, source.labels, cfg.clean_split.selection, cfg.clean_split.tuning, cfg.seed)
     chosen = torch.randperm(len(split.train_indices), generator=torch.Generator().manual_seed(cfg.seed))

@@ -21,6 +21,10 @@ PAPER_ROWS = {
     ("DADA", "NONE", "NONE"): "DADA",
     ("NONE", "LA", "NONE"): "logit-adjusted CE",
     ("NONE", "CB", "NONE"): "class-balanced CE",
+    ("NONE", "GCE", "NONE"): "GCE",
+    ("NONE", "SCE", "NONE"): "SCE",
+    ("NONE", "ELR", "NONE"): "ELR",
+    ("NONE", "MWN", "UNROLL"): "MW-Net",
     ("SHA", "NONE", "HES"): "lambda^A_SHA",
     ("SEP", "NONE", "HES"): "lambda^A",
     ("SEP", "WGHT", "HES"): "lambda^{A,W}",
@@ -38,6 +42,10 @@ PRESETS = {
     "dada": ("DADA", "NONE", "NONE", False, False, "none", ()),
     "logit_adjusted": ("NONE", "LA", "NONE", False, False, "none", ()),
     "class_balanced": ("NONE", "CB", "NONE", False, False, "none", ()),
+    "gce": ("NONE", "GCE", "NONE", False, False, "none", ()),
+    "sce": ("NONE", "SCE", "NONE", False, False, "none", ()),
+    "elr": ("NONE", "ELR", "NONE", False, False, "none", ()),
+    "mwnet": ("NONE", "MWN", "UNROLL", False, False, "none", ()),
     "train_on_valid": ("NONE", "NONE", "NONE", True, False, "none", ()),
     "head_refit": ("NONE", "NONE", "NONE", False, True, "none", ()),
     "autodo_sha": ("SHA", "NONE", "HES", False, False, "none", ()),
@@ -76,9 +84,16 @@ def learned_tables(config):
     if config["hyper_opt"]["name"] == "NONE":
         return ()
     los = config["los_model"]
-    learned = {"augment": config["aug_model"]["name"] in ("SHA", "SEP"), "weights": los.get("weights", False),
+    learned = {"augment": config["aug_model"]["name"] in ("SHA", "SEP"),
+               "weights": learns_weights(los),
                "soft_labels": los.get("soft_labels", False)}
     return tuple(table for table in LAMBDA_TABLES if learned[table])
+
+
+def learns_weights(los_model):
+    """Whether the loss model ``los_model`` (a plain dict or a config) has loss weights to learn: a table (``weights``)
+    or MW-Net's network (``weight_net``)."""
+    return bool(los_model.get("weights") or los_model.get("weight_net"))
 
 
 def improvements_of(config):
@@ -90,7 +105,7 @@ def improvements_of(config):
     paper's methods."""
     los = config["los_model"]
     found = []
-    if (los.get("weights") or los.get("soft_labels")) and los.get("prior_correction", "none") != "none":
+    if (learns_weights(los) or los.get("soft_labels")) and los.get("prior_correction", "none") != "none":
         found.append(("prior", los["prior_correction"]))
     factors = lr_factors(config)
     if factors:

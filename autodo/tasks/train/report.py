@@ -13,12 +13,13 @@ from autodo.tasks.train.methods import improvements_of, method_name, method_of, 
 CONFIG_COLUMNS = {
     "dataset": ("dataset", "name"), "model": ("model", "name"), "aug_model": ("aug_model", "name"),
     "los_model": ("los_model", "name"), "hyper_opt": ("hyper_opt", "name"),
-    "ir": ("ir",), "nr": ("nr",), "sr": ("sr",), "seed": ("seed",),
+    "ir": ("ir",), "nr": ("nr",), "nr_type": ("nr_type",), "sr": ("sr",), "seed": ("seed",),
     "train_on_valid": ("train_on_valid",), "head_refit": ("head_refit",),
     "label_cleaning": ("label_cleaning", "action"),
 }
 # top-level settings that runs written before they existed lack: their value then
-CONFIG_DEFAULTS = {"train_on_valid": False, "head_refit": False, "label_cleaning": {"action": "none"}}
+CONFIG_DEFAULTS = {"nr_type": "uniform", "train_on_valid": False, "head_refit": False,
+                   "label_cleaning": {"action": "none"}}
 METRIC_COLUMNS = ["epochs", "test_acc_final", "test_acc_best", "test_acc_at_best_valid", "majority_acc",
                   "minority_acc", "minority_acc_best", "minority_acc_at_best_valid", "valid_acc_final",
                   "valid_acc_best", "wall_time_s"]
@@ -87,7 +88,7 @@ def label_runs(runs):
         method=[method_name(*key) for key in zip(runs["aug_model"], runs["los_model"], runs["hyper_opt"],
                                                  runs["train_on_valid"], runs["head_refit"], runs["label_cleaning"],
                                                  runs["improvements"], runs["aug_policy"])],
-        cell=[cell_name(*key) for key in zip(runs["dataset"], runs["ir"], runs["nr"], runs["sr"])],
+        cell=[cell_name(*key) for key in zip(runs["dataset"], runs["ir"], runs["nr"], runs["sr"], runs["nr_type"])],
     )
     return runs.assign(method=_variants(runs)) if len(runs) else runs
 
@@ -101,6 +102,7 @@ def summary_stats(runs, selection="final", minority=False, error=True):
     runs = label_runs(runs).assign(value=100.0 - runs[column] if error else runs[column])
     return runs.groupby(["method", "model", "epochs", "cell"]).agg(
         preset=("preset", "first"), dataset=("dataset", "first"), ir=("ir", "first"), nr=("nr", "first"),
+        nr_type=("nr_type", "first"),
         sr=("sr", "first"), mean=("value", "mean"), std=("value", "std"), seeds=("seed", "nunique")).reset_index()
 
 
