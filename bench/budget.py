@@ -49,13 +49,14 @@ ROWS = {
     "autodo": "full AutoDO: hypergradients on the N images",
     "autodo_valid": "full AutoDO on train + the N images, hypergradients on them too",
     "autodo_prior": "full AutoDO with the logit-adjusted loss inside: hypergradients on the N images",
+    "mwnet": "MW-Net: a network of each sample's loss weighs it, learned on the N images (one-step look-ahead)",
 }
 # the project's colour-blind-safe palette (autodo.figures): one colour per row, in every panel
 COLOURS = {row: style.colour for row, style in styles(ROWS).items()}
 # (A, B): "A beats B", judged at every budget under both rules
 CLAIMS = (("autodo", "autodo_frozen_valid"), ("autodo_valid", "autodo_frozen_valid"), ("autodo", "train_on_valid_la"),
           ("autodo_valid", "train_on_valid_la"), ("autodo_prior", "autodo"), ("autodo", "baseline"),
-          ("autodo_frozen_valid", "train_on_valid_la"))
+          ("autodo_frozen_valid", "train_on_valid_la"), ("autodo", "mwnet"), ("mwnet", "train_on_valid_la"))
 # rule -> (test accuracy, the held-out selection accuracy that chooses under it)
 RULES = {"final epoch": ("test_acc_final", "valid_acc_final"),
          "best held-out epoch": ("test_acc_at_best_valid", "valid_acc_best")}  # the epoch the held-out part chooses
