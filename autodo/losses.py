@@ -31,7 +31,8 @@ class LossModel(nn.Module):
     weights, averaging 1 over the train set).
 
     ``weight_net`` (MW-Net, Shu et al. 2019): each sample's weight is also ``V(l_i)``, a small network of its own
-    loss (a ``WeightNet``), learned by hyper steps in place of a per-sample table, while ``weight_net_on``.
+    loss (a ``WeightNet``), learned by hyper steps in place of a per-sample table, while ``weight_net_on``;
+    ``net_weights`` holds the weight it gave each train sample in the training steps of the epoch (NaN: not yet).
     """
 
     def __init__(self, labels, num_classes, learn_weights, learn_soft_labels, symmetric, prior_correction="none",
@@ -54,6 +55,8 @@ class LossModel(nn.Module):
         self.label_logits = nn.Parameter(self.start_label_logits()) if learn_soft_labels else None
         self.base_loss = base_loss or RobustLoss("ce", len(labels), num_classes)
         self.weight_net, self.weight_net_on = weight_net, weight_net is not None
+        self.register_buffer("net_weights", None if weight_net is None else torch.full((len(labels),), math.nan),
+                             persistent=False)  # what an epoch's steps record (autodo.metrics.hyper_diagnostics)
 
     def start_label_logits(self):
         """The soft labels' start: softmax(d (onehot - 1/2)) with d = ln(1 - C + C/eps) is the given label
@@ -61,6 +64,12 @@ class LossModel(nn.Module):
         the given label's logit and the others' is what the hyper steps must close to change the hard label."""
         scale = math.log(1 - self.num_classes + self.num_classes / self.smoothing)
         return scale * (F.one_hot(self.given_labels, self.num_classes).float() - 0.5)
+
+    def start_net_epoch(self, on):
+        """A new epoch of MW-Net's network: it weighs the losses (``on``) or every weight is 1; its weights are recorded
+        anew."""
+        self.weight_net_on = on
+        self.net_weights.fill_(math.nan)
 
     def weights(self, index=None):
         """The loss weights of the samples ``index`` (all by default)."""
@@ -96,7 +105,10 @@ class LossModel(nn.Module):
         weights = self.weights(index)
         if self.weight_net_on:  # of the loss as a number (no path from the network's output), in float32 under AMP
             with torch.autocast(logits.device.type, enabled=False):
-                weights = weights * self.weight_net(losses.detach())
+                net_weights = self.weight_net(losses.detach())
+            if self.training and torch.is_grad_enabled():  # a training step (a hyper step is in eval mode)
+                self.net_weights[index] = net_weights.detach()
+            weights = weights * net_weights
         return (weights * losses).mean()
 
 

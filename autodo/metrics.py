@@ -45,29 +45,40 @@ def _spread(name, values):
     return {f"{name}_mean": values.mean().item(), f"{name}_std": values.std().item() if len(values) > 1 else 0.0}
 
 
+def _weight_stats(weights, given_labels, wrong, num_classes):
+    """The mean loss weight of the majority and minority classes (by given label), and the AUROC of low weight against
+    the wrong labels, over all samples and within each given class."""
+    minority = given_labels >= num_classes // 2
+    stats = {"weight_majority": weights[~minority].mean().item(),
+             "weight_minority": weights[minority].mean().item() if minority.any() else float("nan")}
+    overall = _noise_auroc(wrong, weights)
+    if overall is not None:
+        stats["weight_noise_auroc"] = overall
+    within = [_noise_auroc(wrong[given_labels == c], weights[given_labels == c]) for c in range(num_classes)]
+    within = [auroc for auroc in within if auroc is not None]
+    if within:
+        stats["weight_noise_auroc_within_class"] = sum(within) / len(within)
+    return stats
+
+
 def hyper_diagnostics(loss_model, aug_model, given_labels, clean_labels, num_classes):
-    """What lambda has learned: mean loss weight of the majority and minority classes (by given label); how well
-    low weights point at the wrong labels (AUROC), over all samples and within each given class (mean over the
-    classes that hold wrong and right labels: the overall AUROC mixes in the class prior); the share of wrong
+    """What lambda has learned: mean loss weight of the majority and minority classes (by given label; MW-Net's: the
+    weights its network gave the samples in the epoch's training steps); how well low weights point at the wrong
+    labels (AUROC), over all samples and within each given class (mean over the classes that hold wrong and right
+    labels: the overall AUROC mixes in the class prior); the share of wrong
     labels the soft labels corrected and of right ones they broke, and the two counts; how far each table has moved
     from its start (mean and std over samples: the weights' logits, the L2 change of each soft label's and each
     augmentation row's logits); and the mean augmentation probability and magnitude per op."""
     stats = {}
     given_labels, clean_labels = given_labels.cpu(), clean_labels.cpu()
     wrong = given_labels != clean_labels
-    minority = given_labels >= num_classes // 2
     if loss_model.weight_logits is not None:
-        weights = loss_model.weights().detach().cpu()
-        stats["weight_majority"] = weights[~minority].mean().item()
-        stats["weight_minority"] = weights[minority].mean().item() if minority.any() else float("nan")
-        overall = _noise_auroc(wrong, weights)
-        if overall is not None:
-            stats["weight_noise_auroc"] = overall
-        within = [_noise_auroc(wrong[given_labels == c], weights[given_labels == c]) for c in range(num_classes)]
-        within = [auroc for auroc in within if auroc is not None]
-        if within:
-            stats["weight_noise_auroc_within_class"] = sum(within) / len(within)
+        stats.update(_weight_stats(loss_model.weights().detach().cpu(), given_labels, wrong, num_classes))
         stats.update(_spread("weight_logit_shift", loss_model.weight_logits.detach().cpu()))
+    elif loss_model.weight_net is not None and loss_model.weight_net_on:  # MW-Net: the weights of the epoch's steps
+        weights = loss_model.net_weights.cpu()
+        seen = ~weights.isnan()
+        stats.update(_weight_stats(weights[seen], given_labels[seen], wrong[seen], num_classes))
     if loss_model.label_logits is not None:
         learned = loss_model.labels().detach().cpu()
         corrected, broken = learned[wrong] == clean_labels[wrong], learned[~wrong] != clean_labels[~wrong]

@@ -142,7 +142,7 @@ def train(cfg, folder, parts, history, live):
         lr = parts.optimizer.param_groups[0]["lr"]
         row = {"epoch": epoch + 1, "lr": lr}
         if parts.loss_model.weight_net is not None:  # MW-Net's network weighs from the first hyper pass, which learns
-            parts.loss_model.weight_net_on = epoch >= parts.hyper_start_epoch  # it, on; before, every weight is 1
+            parts.loss_model.start_net_epoch(on=epoch >= parts.hyper_start_epoch)  # it, on; before, every weight is 1
         if parts.hyper is not None and epoch >= parts.hyper_start_epoch:
             row["hyper_lr"] = parts.hyper.learning_rate()
             row.update(hyper_epoch(parts.hyper, model, data, parts.aug_model, parts.loss_model, parts.device, lr))

@@ -74,3 +74,33 @@ def test_majority_and_minority_at_each_selected_epoch():
     assert (summary["majority_acc"], summary["minority_acc"]) == (90, 0)
     assert (summary["majority_acc_best"], summary["minority_acc_best"]) == (90, 0)
     assert (summary["majority_acc_at_best_valid"], summary["minority_acc_at_best_valid"]) == (50, 80)
+
+
+def test_mw_net_s_diagnostics_are_of_the_weights_its_network_gave_in_the_epoch_s_training_steps():
+    import torch
+    import torch.nn.functional as F
+
+    from autodo.losses import LossModel, WeightNet
+    from autodo.metrics import hyper_diagnostics
+
+    given = torch.tensor([0, 1, 2, 3, 0, 3])
+    clean = torch.tensor([0, 1, 2, 2, 1, 3])  # samples 3 and 4 are wrong
+    torch.manual_seed(0)
+    model = LossModel(given, 4, False, False, False, weight_net=WeightNet(3))
+    model.start_net_epoch(on=True)
+    logits = torch.randn(6, 4)
+    model(logits[[0, 3, 4, 5]], torch.tensor([0, 3, 4, 5]))  # a training step over four of the six samples
+    losses = F.cross_entropy(logits[[0, 3, 4, 5]], given[[0, 3, 4, 5]], reduction="none")
+    expected = model.weight_net(losses).detach()
+    torch.testing.assert_close(model.net_weights[[0, 3, 4, 5]], expected)
+    assert model.net_weights[[1, 2]].isnan().all()  # not seen in the epoch
+    stats = hyper_diagnostics(model, None, given, clean, 4)
+    assert stats["weight_majority"] == pytest.approx(expected[[0, 2]].mean().item())  # samples 0 and 4
+    assert stats["weight_minority"] == pytest.approx(expected[[1, 3]].mean().item())  # samples 3 and 5
+    right, wrong = expected[[0, 3]], expected[[1, 2]]
+    assert stats["weight_noise_auroc"] == pytest.approx(sum(float(w < r) for w in wrong for r in right) / 4)
+    with torch.no_grad():  # no training step: nothing recorded
+        model(logits[[1]], torch.tensor([1]))
+    assert model.net_weights[1].isnan()
+    model.start_net_epoch(on=False)
+    assert model.net_weights.isnan().all() and "weight_majority" not in hyper_diagnostics(model, None, given, clean, 4)
