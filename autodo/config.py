@@ -110,7 +110,8 @@ FACTS = {"dataset.name": "dataset", "dataset.num_classes": "dataset", "dataset.i
          "dataset.mean": "dataset", "dataset.std": "dataset", "model.name": "model", "model.encoder._target_": "model",
          "aug_model.name": "aug_model", "los_model.name": "los_model", "los_model.weights": "los_model",
          "los_model.soft_labels": "los_model", "los_model.loss": "los_model",
-         "los_model.weight_net": "los_model", "hyper_opt.name": "hyper_opt", "logger.name": "logger"}
+         "los_model.weight_net": "los_model", "los_model.co_divide": "los_model", "hyper_opt.name": "hyper_opt",
+         "logger.name": "logger"}
 # ... except where the option leaves it to the user: an ImageNet folder of one's own has its own classes
 USERS_FACTS = {"dataset.num_classes": ("dataset", "imagenet")}
 

@@ -45,20 +45,37 @@ def _spread(name, values):
     return {f"{name}_mean": values.mean().item(), f"{name}_std": values.std().item() if len(values) > 1 else 0.0}
 
 
-def _weight_stats(weights, given_labels, wrong, num_classes):
+def _weight_stats(weights, given_labels, wrong, num_classes, name="weight"):
     """The mean loss weight of the majority and minority classes (by given label), and the AUROC of low weight against
-    the wrong labels, over all samples and within each given class."""
+    the wrong labels, over all samples and within each given class; each key starts with ``name``."""
     minority = given_labels >= num_classes // 2
-    stats = {"weight_majority": weights[~minority].mean().item(),
-             "weight_minority": weights[minority].mean().item() if minority.any() else float("nan")}
+    stats = {f"{name}_majority": weights[~minority].mean().item(),
+             f"{name}_minority": weights[minority].mean().item() if minority.any() else float("nan")}
     overall = _noise_auroc(wrong, weights)
     if overall is not None:
-        stats["weight_noise_auroc"] = overall
+        stats[f"{name}_noise_auroc"] = overall
     within = [_noise_auroc(wrong[given_labels == c], weights[given_labels == c]) for c in range(num_classes)]
     within = [auroc for auroc in within if auroc is not None]
     if within:
-        stats["weight_noise_auroc_within_class"] = sum(within) / len(within)
+        stats[f"{name}_noise_auroc_within_class"] = sum(within) / len(within)
     return stats
+
+
+def division_diagnostics(clean, threshold, given_labels, wrong, num_classes):
+    """What DivideMix's divisions found, the mean over its networks' (``clean``: each one's clean probability of
+    every train sample): the share of samples labelled (clean probability above ``threshold``), the share of those
+    whose given label is right, and as for loss weights (``_weight_stats``), the mean clean probability of the
+    majority and minority classes and the AUROC of a low one against the ``wrong`` labels."""
+    per_network = []
+    for probability in clean:
+        labelled = probability > threshold
+        stats = {"division_labelled": labelled.float().mean().item()}
+        if labelled.any():
+            stats["division_precision"] = (~wrong[labelled]).float().mean().item()
+        stats.update(_weight_stats(probability, given_labels, wrong, num_classes, name="division_clean"))
+        per_network.append(stats)
+    keys = [key for key in per_network[0] if all(key in stats for stats in per_network)]
+    return {key: sum(stats[key] for stats in per_network) / len(per_network) for key in keys}
 
 
 def hyper_diagnostics(loss_model, aug_model, given_labels, clean_labels, num_classes):

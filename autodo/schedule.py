@@ -36,3 +36,9 @@ def hyper_schedule(dataset_cfg):
     There is always at least one hyper pass."""
     epochs = dataset_cfg.epochs
     return min(epochs_of(dataset_cfg.hyper_start, epochs), epochs - 1), epochs_of(dataset_cfg.hyper_warmup, epochs)
+
+
+def co_divide_schedule(share, epochs):
+    """DivideMix's warm-up epochs, given as a share of the epochs: at least one, and a divided epoch after them
+    where the run has two epochs or more."""
+    return max(1, min(epochs_of(share, epochs), epochs - 1))

@@ -1,8 +1,8 @@
-"""A training run's parts, built from its config in one place (data, classifier, optimiser, loss model, augmentation and
-hyper optimiser), and its epochs: resumed from its checkpoint, then a hyper pass, a training epoch, evaluation, a
-checkpoint and a metrics line each. The training task (autodo.tasks.train) and the subsample task's network head both
-train through it, and ``aggregate.py --inspect`` rebuilds the parts, so a checkpoint always loads into the parts that
-wrote it."""
+"""A training run's parts, built from its config in one place (data, classifier, optimiser, loss model, augmentation,
+hyper optimiser and DivideMix's second network), and its epochs: resumed from its checkpoint, then a hyper pass, a
+training epoch, evaluation, a checkpoint and a metrics line each. The training task (autodo.tasks.train) and the
+subsample task's network head both train through it, and ``aggregate.py --inspect`` rebuilds the parts, so a
+checkpoint always loads into the parts that wrote it."""
 
 import logging
 import time
@@ -12,16 +12,19 @@ import torch
 
 from autodo.augment.choice import build_augmentation
 from autodo.checkpoint import load_checkpoint, save_checkpoint
+from autodo.data.datasets import make_loader
 from autodo.data.pipeline import RunData, build_run_data
+from autodo.dividemix import (CoDivision, DivideMixSettings, Ensemble, Network, clean_probability, per_sample_losses,
+                              train_on_division)
 from autodo.engine import evaluate, finite_loss, train_one_epoch
 from autodo.hyper.optimizer import HyperOptimizer, hyper_epoch, steps_per_pass
 from autodo.losses import LossModel, WeightNet
-from autodo.metrics import class_halves, hyper_diagnostics
+from autodo.metrics import class_halves, division_diagnostics, hyper_diagnostics
 from autodo.models import build_classifier
 from autodo.progress import Progress
 from autodo.robust_losses import RobustLoss
 from autodo.recipes import amp_on, build_optimizer, pick_device
-from autodo.schedule import hyper_schedule
+from autodo.schedule import co_divide_schedule, hyper_schedule
 from autodo.run_log import RunLog
 from autodo.vocabulary import PAPER_SMOOTHING
 
@@ -42,6 +45,7 @@ class RunParts:
     hyper: HyperOptimizer  # None without hyper_opt
     hyper_start_epoch: int  # the first epoch (0-based) with a hyper pass
     policy_table: object = None  # aug_model=DADA: its autodo.augment.table_file.PolicyTable
+    co_division: CoDivision = None  # DivideMix (los_model=DIVIDEMIX): its second network and settings
 
     def state(self):
         """The objects a checkpoint holds, by name."""
@@ -51,7 +55,16 @@ class RunParts:
             state["aug_model"] = self.aug_model
         if self.hyper is not None:
             state["hyper"] = self.hyper
+        if self.co_division is not None:
+            peer = self.co_division.peer
+            state.update({"peer_model": peer.model, "peer_optimizer": peer.optimizer, "peer_scheduler": peer.scheduler,
+                          "peer_scaler": peer.scaler})
         return state
+
+    @property
+    def predictor(self):
+        """The model the run is evaluated by: the classifier, or DivideMix's ensemble of its two networks."""
+        return self.model if self.co_division is None else Ensemble(self.model, self.co_division.peer.model)
 
 
 def build_run(cfg, data_root, table=None, label_issues=None):
@@ -82,6 +95,7 @@ def build_run(cfg, data_root, table=None, label_issues=None):
     aug_model = augmentation.learned_model(len(train_labels))
     if aug_model is not None:
         aug_model.to(device)
+    co_division = build_co_division(cfg, data, device, amp) if cfg.los_model.get("co_divide") else None
 
     hyper, (start_epoch, warmup_epochs) = None, hyper_schedule(cfg.dataset)
     if cfg.hyper_opt.name != "NONE":
@@ -96,7 +110,24 @@ def build_run(cfg, data_root, table=None, label_issues=None):
                                table_factors={"weights": cfg.los_model.weight_net_lr_factor} if weight_net else None)
     return RunParts(device=device, amp=amp, data=data, model=model, optimizer=optimizer, scheduler=scheduler,
                     scaler=torch.amp.GradScaler(device.type, enabled=amp), loss_model=loss_model,
-                    aug_model=aug_model, hyper=hyper, hyper_start_epoch=start_epoch, policy_table=table)
+                    aug_model=aug_model, hyper=hyper, hyper_start_epoch=start_epoch, policy_table=table,
+                    co_division=co_division)
+
+
+def build_co_division(cfg, data, device, amp):
+    """DivideMix's second network (drawn after the first, which starts as every method's does), its optimiser and
+    schedule, its settings, and the train set in order, whose losses divide it; its batches' own random stream."""
+    los, epochs = cfg.los_model, cfg.dataset.epochs
+    model = build_classifier(cfg.model, cfg.dataset.in_channels, cfg.dataset.num_classes).to(device)
+    optimizer, scheduler = build_optimizer(cfg, model, steps_per_epoch=len(data.train_loader))
+    peer = Network(model, optimizer, scheduler, torch.amp.GradScaler(device.type, enabled=amp))
+    settings = DivideMixSettings(warmup_epochs=co_divide_schedule(los.dividemix_warmup, epochs),
+                                 threshold=los.dividemix_threshold, temperature=los.dividemix_temperature,
+                                 alpha=los.dividemix_alpha, lambda_u=los.dividemix_lambda_u,
+                                 rampup_epochs=los.dividemix_rampup * epochs)
+    data.generators["co_divide"] = torch.Generator().manual_seed(cfg.seed + 5)
+    loader = make_loader(data.train_loader.dataset, cfg.eval_batch_size, shuffle=False, num_workers=cfg.num_workers)
+    return CoDivision(settings, peer, loader)
 
 
 def robust_loss(los_model, num_samples, num_classes):
@@ -147,14 +178,19 @@ def train(cfg, folder, parts, history, live):
             row["hyper_lr"] = parts.hyper.learning_rate()
             row.update(hyper_epoch(parts.hyper, model, data, parts.aug_model, parts.loss_model, parts.device, lr))
             row["hyper_time_s"] = time.perf_counter() - epoch_start
-        train = train_one_epoch(model, data.train_loader, data.train_transform, parts.aug_model,
-                                parts.loss_model, parts.optimizer, parts.scheduler, parts.scaler, parts.device,
-                                parts.amp, desc=f"epoch {epoch + 1}/{cfg.dataset.epochs}", wrong=wrong)
+        desc = f"epoch {epoch + 1}/{cfg.dataset.epochs}"
+        if parts.co_division is None:
+            train = train_one_epoch(model, data.train_loader, data.train_transform, parts.aug_model,
+                                    parts.loss_model, parts.optimizer, parts.scheduler, parts.scaler, parts.device,
+                                    parts.amp, desc=desc, wrong=wrong)
+        else:
+            train = co_divided_epoch(parts, epoch, wrong, desc)
         finite_loss(train, f"epoch {epoch + 1}")
-        valid = evaluate(model, data.valid_loader, data.eval_transform, parts.device, num_classes, parts.amp)
-        test = evaluate(model, data.test_loader, data.eval_transform, parts.device, num_classes, parts.amp)
+        valid = evaluate(parts.predictor, data.valid_loader, data.eval_transform, parts.device, num_classes, parts.amp)
+        test = evaluate(parts.predictor, data.test_loader, data.eval_transform, parts.device, num_classes, parts.amp)
         if "acc_wrong_labels" in train:  # the network's memorisation of the wrong labels
             row["train_acc_wrong_labels"] = train["acc_wrong_labels"]
+        row.update(train.get("division", {}))
         row.update({"train_loss": train["loss"], "train_acc": train["acc"], "valid_loss": valid["loss"],
                     "valid_acc": valid["acc"], "test_loss": test["loss"], "test_acc": test["acc"],
                     "test_per_class_acc": test["per_class_acc"]})
@@ -175,3 +211,46 @@ def train(cfg, folder, parts, history, live):
         progress.step(f"train loss {train['loss']:.4f}  valid acc {valid['acc']:.2f}  test acc {test['acc']:.2f}  "
                       f"({row['epoch_time_s']:.1f}s)")
     return history
+
+
+def co_divided_epoch(parts, epoch, wrong, desc):
+    """An epoch of DivideMix (autodo.dividemix): in the warm-up both networks train on the given labels as the Baseline
+    does; after it, each network's losses divide the train set for the other, which trains on that division. Returns
+    the pair's mean loss and step losses; after the warm-up, with the accuracy against the given labels (and on the
+    wrong ones alone) measured at the division, and what the divisions found (``division``)."""
+    division, data, device = parts.co_division, parts.data, parts.device
+    networks = (Network(parts.model, parts.optimizer, parts.scheduler, parts.scaler), division.peer)
+    if epoch < division.settings.warmup_epochs:
+        return _pair([train_one_epoch(network.model, data.train_loader, data.train_transform, parts.aug_model,
+                                      parts.loss_model, network.optimizer, network.scheduler, network.scaler, device,
+                                      parts.amp, desc=f"{desc} network {k + 1}", wrong=wrong)
+                      for k, network in enumerate(networks)])
+    measured = [per_sample_losses(network.model, division.loader, data.eval_transform, device, parts.amp)
+                for network in networks]
+    generator = data.generators["co_divide"]
+    clean = [clean_probability(losses, seed=int(torch.randint(2**31, (), generator=generator)))
+             for losses, _ in measured]
+    trained = [train_on_division(network, peer.model, data.train_loader, peer_clean, data.train_transform,
+                                 division.settings, epoch, generator, device, parts.amp, desc=f"{desc} network {k + 1}")
+               for k, (network, peer, peer_clean) in enumerate(zip(networks, networks[::-1], clean[::-1]))]
+    given, wrong_labels = data.train_loader.dataset.labels, wrong.cpu()
+    stats = _pair([run for run in trained if run is not None])
+    hits = [predictions == given for _, predictions in measured]
+    stats["acc"] = sum(100.0 * hit.float().mean().item() for hit in hits) / 2
+    if wrong_labels.any():
+        stats["acc_wrong_labels"] = sum(100.0 * hit[wrong_labels].float().mean().item() for hit in hits) / 2
+    stats["division"] = division_diagnostics(clean, division.settings.threshold, given, wrong_labels,
+                                             parts.loss_model.num_classes)
+    return stats
+
+
+def _pair(runs):
+    """The mean of the networks' training passes: loss, accuracy where measured, and each step's loss."""
+    if not runs:
+        return {"loss": float("nan"), "step_losses": []}
+    stats = {"loss": sum(run["loss"] for run in runs) / len(runs),
+             "step_losses": [sum(step) / len(runs) for step in zip(*(run["step_losses"] for run in runs))]}
+    for key in ("acc", "acc_wrong_labels"):
+        if all(key in run for run in runs):
+            stats[key] = sum(run[key] for run in runs) / len(runs)
+    return stats

@@ -52,7 +52,7 @@ from autodo.run_folder import DamagedRun, RunFolder  # noqa: E402
 BIASED, CLEAN = {"ir": 100, "nr": 0.1}, {"ir": 1, "nr": 0.0, "sr": 0.5}
 ASYMMETRIC = {"ir": 100, "nr": 0.2, "nr_type": "asymmetric"}
 ASYMMETRIC_ROWS = ("baseline", "logit_adjusted", "train_on_valid_la", "autodo_frozen_valid", "autodo", "autodo_valid",
-                   "mwnet", "elr", "gce", "sce")
+                   "mwnet", "dividemix", "elr", "gce", "sce")
 EXPERIMENTS = {"reproduce": ((BIASED, ()), (CLEAN, ("method=baseline,autodo",)),
                              (ASYMMETRIC, ("method=" + ",".join(ASYMMETRIC_ROWS),))),
                "reproduce_8epochs": ((BIASED, ()), (CLEAN, ()))}

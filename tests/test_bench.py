@@ -127,8 +127,8 @@ def test_reproduce_sweeps_the_clean_cell_with_the_rows_its_claim_needs(monkeypat
     reproduce.run_sweeps("reproduce", "/out", ["method=baseline"])
     reproduce.run_sweeps("reproduce_8epochs", "/out", [])
     tails = [" ".join(command[2:]) for command in commands]
-    rivals = ("method=baseline,logit_adjusted,train_on_valid_la,autodo_frozen_valid,autodo,autodo_valid,mwnet,elr,gce,"
-              "sce")
+    rivals = ("method=baseline,logit_adjusted,train_on_valid_la,autodo_frozen_valid,autodo,autodo_valid,mwnet,dividemix,"
+              "elr,gce,sce")
     assert tails[:3] == ["ir=100 nr=0.1 out_dir=/out seed=0",
                          "ir=1 nr=0.0 sr=0.5 method=baseline,autodo out_dir=/out seed=0",
                          f"ir=100 nr=0.2 nr_type=asymmetric {rivals} out_dir=/out seed=0"]

@@ -34,6 +34,20 @@ def test_full_autodo_with_amp_runs_on_cuda_and_its_checkpoint_loads_on_cpu(run_l
     assert same(again) == same(result)
 
 
+def test_dividemix_with_amp_runs_on_cuda_and_its_checkpoint_loads_on_cpu(run_launch, tmp_path):
+    """Its two networks, their optimisers and scalers, and its divided batches' stream, on CUDA under autocast."""
+    args = ["method=dividemix", "ir=10", "nr=0.2", "dataset.epochs=3"]
+    run_launch(*args, "device=cuda", "amp=true")
+    (run_dir,) = (tmp_path / "outputs").iterdir()
+    result = json.loads((run_dir / "result.json").read_text())
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert result["majority_acc"] > 80 and rows[-1]["division_precision"] > 0.9
+    (run_dir / "result.json").unlink()
+    run_launch(*args, "device=cpu", "amp=true")
+    again = json.loads((run_dir / "result.json").read_text())
+    assert again["test_acc_final"] == result["test_acc_final"]
+
+
 def test_hypergradient_on_cuda_matches_cpu():
     generator = torch.Generator().manual_seed(0)
     features = torch.randn(32, 8, generator=generator, dtype=torch.float64)

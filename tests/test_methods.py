@@ -30,6 +30,7 @@ COMMON = ["ir=10", "nr=0.2", "dataset.epochs=3"]  # hyper passes in epochs 2 and
         ["los_model=ELR"],
         ["aug_model=SEP", "los_model=GCE", "hyper_opt=HES"],  # hypergradients through a robust loss
         ["los_model=MWN", "hyper_opt=UNROLL"],  # method=mwnet
+        ["los_model=DIVIDEMIX"],  # method=dividemix
     ],
     ids=lambda method: "+".join(m.split("=")[1] for m in method),
 )
@@ -56,6 +57,7 @@ def test_method_runs_and_reports(run_launch, tmp_path, method):
         (los in ("WGHT", "BOTH", "MWN"))  # MW-Net: of the weights its network gave in the epoch
     assert ("weight_logit_shift_mean" in rows[-1]) == (los in ("WGHT", "BOTH"))
     assert ("soft_logit_shift_mean" in rows[-1]) == (los in ("SOFT", "BOTH"))
+    assert ("division_clean_noise_auroc" in rows[-1]) == (los == "DIVIDEMIX")  # after its warm-up epoch
     assert ("aug_logit_shift_mean" in rows[-1]) == learned_aug
     assert ("soft_corrected" in rows[-1]) == (los in ("SOFT", "BOTH"))
     if los in ("WGHT", "BOTH", "MWN"):

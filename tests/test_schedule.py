@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from autodo.schedule import WarmupCosine
+from autodo.schedule import WarmupCosine, co_divide_schedule
 
 
 def test_cosine_after_warmup_matches_the_formula():
@@ -34,3 +34,8 @@ def test_drives_the_optimiser_per_step():
         optimizer.step()
         scheduler.step()
     assert lrs[0] == pytest.approx(0.05) and max(lrs) == lrs[4] and lrs[-1] < 0.01
+
+
+def test_dividemix_warms_up_for_its_share_of_the_epochs_and_divides_at_least_once():
+    assert [co_divide_schedule(0.1, epochs) for epochs in (40, 15, 8, 2, 1)] == [4, 2, 1, 1, 1]
+    assert co_divide_schedule(0.9, 10) == 9 and co_divide_schedule(0.99, 10) == 9  # one divided epoch is left

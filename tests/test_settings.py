@@ -46,6 +46,12 @@ BAD = {
     "los_model.weight_net_hidden": ("0", ("method=mwnet",)), "los_model.weight_net_lr_factor": ("0", ("method=mwnet",)),
     "los_model.loss": ("mae", ()),
     "los_model.elr_lambda": ("0", ("los_model=ELR",)), "los_model.elr_beta": ("1", ("los_model=ELR",)),
+    "los_model.dividemix_warmup": ("1", ("method=dividemix",)),
+    "los_model.dividemix_threshold": ("1", ("method=dividemix",)),
+    "los_model.dividemix_temperature": ("0", ("method=dividemix",)),
+    "los_model.dividemix_alpha": ("-4", ("method=dividemix",)),
+    "los_model.dividemix_lambda_u": ("-1", ("method=dividemix",)),
+    "los_model.dividemix_rampup": ("1.5", ("method=dividemix",)),
     "hyper_opt.pass_fraction": ("0", ("method=autodo",)), "hyper_opt.neumann_alpha": ("0", ("method=autodo",)),
     "hyper_opt.neumann_terms": ("-1", ("method=autodo",)), "hyper_opt.min_lr_factor": ("-1", ("method=autodo",)),
     "hyper_opt.lr_factor.augment": ("0", ("method=autodo",)), "hyper_opt.lr_factor.weights": ("inf", ("method=autodo",)),
@@ -142,6 +148,12 @@ def test_an_imagenet_folder_of_one_s_own_says_its_classes():
     (["los_model=BOTH", "los_model.loss=gce"], "los_model.loss is not a setting: it is part of the los_model option"),
     (["los_model=ELR", "aug_model=SEP", "hyper_opt=HES"], "los_model.loss=elr is not allowed with hyper_opt=HES"),
     (["los_model=SCE", "los_model.sce_alpha=0", "los_model.sce_beta=0"], "are not allowed together"),
+    (["method=dividemix", "aug_model=SEP", "hyper_opt=HES"], "hyper_opt=HES is not allowed with los_model=DIVIDEMIX"),
+    (["method=dividemix", "aug_model=SEP"], "aug_model=SEP is not allowed with los_model=DIVIDEMIX"),
+    (["method=dividemix", "los_model.prior_correction=logit_adjust"],
+     "los_model.prior_correction=logit_adjust is not allowed with los_model=DIVIDEMIX"),
+    (["method=dividemix", "head_refit=true"], "head_refit=true is not allowed with los_model=DIVIDEMIX"),
+    (["los_model=BOTH", "los_model.co_divide=true"], "los_model.co_divide is not a setting"),
 ])
 def test_bad_settings_end_to_end_exit_2_with_nothing_written(tmp_path, args, message):
     assert_refused(launch(*args, cwd=tmp_path, check=False), message, tmp_path / "outputs")

@@ -4,7 +4,7 @@
 from math import comb
 
 from autodo.errors import UserError
-from autodo.rules import BOOLEAN, NON_NEGATIVE, OPEN_UNIT, POSITIVE, at_least, is_int, is_number, one_of
+from autodo.rules import BOOLEAN, NON_NEGATIVE, OPEN_UNIT, POSITIVE, SHARE, at_least, is_int, is_number, one_of
 from autodo.vocabulary import FAST_AUTOAUGMENT_OPS, LEARNED_AUGMENTATIONS, PRIOR_CORRECTIONS, ROBUST_LOSSES
 from autodo.tasks.train.methods import learns_weights
 
@@ -32,6 +32,13 @@ RULES = {
     "los_model.weight_net_lr_factor": POSITIVE,
     "los_model.loss": one_of(*ROBUST_LOSSES),  # a fact of the option: checked for a yaml of one's own
     "los_model.elr_beta": (lambda v: is_number(v) and 0 <= v < 1, "a number in [0, 1) (the targets' momentum)"),
+    "los_model.dividemix_warmup": (lambda v: is_number(v) and 0 < v < 1,
+                                   "a number in (0, 1) (a share of dataset.epochs)"),
+    "los_model.dividemix_threshold": OPEN_UNIT,
+    "los_model.dividemix_temperature": POSITIVE,
+    "los_model.dividemix_alpha": POSITIVE,
+    "los_model.dividemix_lambda_u": NON_NEGATIVE,
+    "los_model.dividemix_rampup": SHARE,
     "hyper_opt.pass_fraction": (lambda v: is_number(v) and 0 < v <= 1, "a number in (0, 1]"),
     "hyper_opt.lr_factor.augment": POSITIVE,
     "hyper_opt.lr_factor.weights": POSITIVE,
@@ -106,6 +113,23 @@ def _check_loss_model(cfg):
     if los.loss == "sce" and los.sce_alpha == 0 and los.sce_beta == 0:
         raise UserError("los_model.sce_alpha=0 and los_model.sce_beta=0 are not allowed together: the loss would be 0 "
                         "(set one of them > 0)")
+    if los.get("co_divide"):
+        _check_co_divide(cfg)
+
+
+def _check_co_divide(cfg):
+    """DivideMix trains its two networks by its own steps: no hyper step, learned augmentation, class prior in the loss
+    or head refit of one of them."""
+    conflicts = (("hyper_opt", cfg.hyper_opt.name, cfg.hyper_opt.name != "NONE", "NONE"),
+                 ("aug_model", cfg.aug_model.name, cfg.aug_model.name in LEARNED_AUGMENTATIONS,
+                  "NONE or a fixed policy"),
+                 ("los_model.prior_correction", cfg.los_model.prior_correction,
+                  cfg.los_model.prior_correction != "none", "none"),
+                 ("head_refit", "true", cfg.head_refit, "false"))
+    for key, value, conflict, allowed in conflicts:
+        if conflict:
+            raise UserError(f"{key}={value} is not allowed with los_model={cfg.los_model.name}: DivideMix trains its "
+                            f"two networks by its own steps (use {key}={allowed})")
 
 
 def _check_dada(cfg):

@@ -130,7 +130,7 @@ def inspection_model(cfg, folder, data_root, iteration=None):
                         "final model cannot be inspected (its tables and figures do not need it)") from None
     parts = build_run(cfg, data_root, table, issues)
     load_checkpoint(folder.checkpoint, parts.state(), {}, parts.device)  # the weights: no loader goes on
-    return parts.model, parts.data, parts.device
+    return parts.predictor, parts.data, parts.device
 
 
 def inspect_error(run_dir, folder, result, iteration):
