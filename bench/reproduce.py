@@ -57,6 +57,13 @@ EXPERIMENTS = {"reproduce": ((BIASED, ()), (CLEAN, ("method=baseline,autodo",)),
                              (ASYMMETRIC, ("method=" + ",".join(ASYMMETRIC_ROWS),))),
                "reproduce_8epochs": ((BIASED, ()), (CLEAN, ()))}
 FULL = "lambda^{A,W,S}"
+RIVALS = ("GCE", "SCE", "ELR", "MW-Net", "DivideMix")
+# each rival is set against the Baseline, the strongest simple baselines without the clean images (the
+# logit-adjusted loss) and with them (the same on train + valid), and full AutoDO
+RIVAL_OPPONENTS = ("Baseline", "logit-adjusted CE", "logit-adjusted CE + valid in train", FULL)
+# rule -> (test accuracy, the validation accuracy that chooses under it)
+RULES = {"final epoch": ("test_acc_final", "valid_acc_final"),
+         "best validation epoch": ("test_acc_at_best_valid", "valid_acc_best")}
 FIXED_POLICIES = ("RAA", "FAA", "TrivialAugment", "DADA (searched here)")
 HONEST_BASELINES = ("logit-adjusted CE", "class-balanced CE", "Baseline + valid in train",
                     "logit-adjusted CE + valid in train", "Baseline + head refit on valid",
@@ -205,6 +212,60 @@ def claims(runs):
     return lines
 
 
+def rival_section(runs):
+    """The rivals in each cell they ran in, under both rules: a table of each against each of ``RIVAL_OPPONENTS`` on
+    the per-seed differences of the test errors, the row with the lowest mean test error, and the row chosen by
+    validation among the rows whose validation accuracy is held out (those that learn from no clean image: the others
+    fit it)."""
+    runs = label_runs(runs)
+    # runs older than result.json's valid_acc_final: their last metrics line's
+    runs = runs.assign(valid_acc_final=runs["valid_acc_final"].fillna(runs["run_dir"].map(last_valid_acc)))
+    (dataset,) = set(runs["dataset"])
+    lines = []
+    for cell in (cell_name(dataset, **cell) for cell in (BIASED, ASYMMETRIC)):
+        present = runs[runs["cell"] == cell]
+        for rule, (test, valid) in RULES.items():
+            lines += [f"#### {cell}, {rule}", "", rival_table(runs, cell, test), ""]
+            if present.empty:
+                continue
+            errors = (100.0 - present.groupby("method")[test].mean()).sort_values()
+            lines.append(f"- lowest mean test error: {errors.index[0]} ({errors.iloc[0]:.2f})")
+            held_out = present[present["valid_held_out"]].groupby("method")[[valid, test]].mean()
+            if not held_out.empty:
+                chosen = held_out[valid].idxmax()
+                lines.append(f"- chosen by held-out validation among the rows that learn from no clean image: {chosen} "
+                             f"(validation {held_out.loc[chosen, valid]:.2f}%, test error "
+                             f"{100 - held_out.loc[chosen, test]:.2f})")
+            lines.append("")
+    return lines
+
+
+def last_valid_acc(run_dir):
+    """The validation accuracy of the run's last epoch (its metrics.jsonl), or NaN where it cannot be read."""
+    try:
+        return RunFolder(run_dir).read_metrics()[-1]["valid_acc"]
+    except (DamagedRun, IndexError):  # figures.readable_runs names it
+        return float("nan")
+
+
+def rival_table(runs, cell, column):
+    """A row per rival run in ``cell`` (its mean test error, 100 - ``column``) and a column per opponent: whether the
+    rival beats it (the gain exceeds two standard errors), the mean gain ± its standard error and the seeds that
+    agree, of those both ran."""
+    rows = []
+    for rival in RIVALS:
+        errors = seed_errors(runs, rival, cell, column)
+        if errors.empty:
+            continue
+        row = {"rival (test error)": f"{rival} ({errors.mean():.2f})"}
+        for opponent in RIVAL_OPPONENTS:
+            holds, (gain, se, count, agree) = beats(errors, seed_errors(runs, opponent, cell, column))
+            row[f"beats {opponent}?"] = ("not measured" if math.isnan(gain) or math.isnan(se) else
+                                         f"{'**yes**' if holds else 'no'}: {gain:+.2f} ± {se:.2f}, {agree} of {count}")
+        rows.append(row)
+    return pd.DataFrame(rows).to_markdown(index=False) if rows else "(no rival has run here yet)"
+
+
 def cost_table(runs):
     """Each method's wall time per run as a ratio to the Baseline run of the same seed and cell, mean ± std over the
     seeds that have both, per cell. A seed's rows run on one machine, but seeds may not (a preset split between this
@@ -276,6 +337,11 @@ def generated_section(experiment, command, runs, elapsed, drawn, costs):
         "",
         *claims(runs),
         "",
+        "### The rivals (not in the paper), each against the Baseline, the logit-adjusted loss (alone and on train + "
+        "valid) and full AutoDO: \"**yes**\" where its gain exceeds two standard errors (per-seed differences of the "
+        "test error, as above)",
+        "",
+        *rival_section(runs),
         "### Wall time per run as a ratio to the same seed's Baseline run: mean ± std over seeds (seeds)",
         "",
         cost_table(runs),

@@ -118,6 +118,46 @@ def test_reproduce_checks_the_claims_with_the_autodo_row_chosen_by_validation(tm
     assert any(line.startswith("- not measured: lambda^{A,W,S} (20.50) beats RAA (nan)") for line in lines)
 
 
+def test_reproduce_sets_each_rival_against_its_opponents_per_cell_and_rule(tmp_path):
+    """A table per cell and rule of each rival that ran there against the Baseline, the logit-adjusted loss (alone and
+    on train + valid) and full AutoDO, on the per-seed differences; the row chosen by held-out validation is chosen
+    among the rows that learn from no clean image (train_on_valid_la's validation accuracy is higher: it trained on
+    the validation images)."""
+    from autodo.results import load_runs
+
+    reproduce = bench_module("reproduce")
+    rows = {  # name: (settings, final test errors of seeds 0 and 1, final validation accuracy)
+        "baseline": ({}, (30.0, 32.0), 70.0),
+        "logit_adjusted": ({"los_model.name": "LA"}, (25.0, 26.0), 75.0),
+        "train_on_valid_la": ({"los_model.name": "LA", "train_on_valid": True}, (12.0, 14.0), 99.0),
+        "gce": ({"los_model.name": "GCE"}, (24.0, 27.0), 76.0),
+        "dividemix": ({"los_model.name": "DIVIDEMIX"}, (20.0, 21.0), 80.0),
+    }
+    for cell in ({"ir": 100, "nr": 0.1}, {"ir": 100, "nr": 0.2, "nr_type": "asymmetric"}):
+        for name, (settings, errors, valid_acc) in rows.items():
+            if name == "gce" and "nr_type" in cell:
+                continue  # not run there
+            for seed, error in enumerate(errors):
+                config = run_config(seed=seed, **cell, **settings)
+                config["dataset"]["name"] = "fashion_mnist"
+                open_run(config, tmp_path / "runs").write_result(
+                    {"config": config, "epochs": 1, "test_acc_final": 100 - error, "test_acc_at_best_valid": 100 - error,
+                     "valid_acc_final": valid_acc, "valid_acc_best": valid_acc, "wall_time_s": 1.0,
+                     "valid_held_out": name != "train_on_valid_la"})
+    lines = reproduce.rival_section(load_runs([tmp_path / "runs"])[0])
+    table = lines[lines.index("#### fashion_mnist 100-0.1, final epoch") + 2].splitlines()
+    gce = next(line for line in table if line.startswith("| GCE (25.50)"))
+    # against the Baseline: gains 6 and 5 (mean 5.5, SE 0.5); against LA: -1 and +1 (mean 0, SE 1)
+    assert "**yes**: +5.50 ± 0.50, 2 of 2" in gce and "no: +0.00 ± 1.00, 1 of 2" in gce
+    assert gce.rstrip(" |").endswith("not measured")  # full AutoDO did not run
+    assert any(line.startswith("| DivideMix (20.50)") for line in table)
+    asymmetric = lines[lines.index("#### fashion_mnist 100-0.2 asym, best validation epoch") + 2]
+    assert "DivideMix (20.50)" in asymmetric and "GCE" not in asymmetric
+    assert "- lowest mean test error: logit-adjusted CE + valid in train (13.00)" in lines
+    assert ("- chosen by held-out validation among the rows that learn from no clean image: DivideMix (validation "
+            "80.00%, test error 20.50)") in lines
+
+
 def test_reproduce_sweeps_the_clean_cell_with_the_rows_its_claim_needs(monkeypatch):
     """And the asymmetric cell with the rivals and the rows they are set against."""
     reproduce = bench_module("reproduce")
