@@ -23,7 +23,9 @@ After a warm-up on the given labels (cross-entropy, both networks), each epoch:
 The loops here take built objects and never build (autodo.trainer builds them).
 """
 
+import copy
 import logging
+import math
 import warnings
 from dataclasses import dataclass
 
@@ -69,14 +71,21 @@ class CoDivision:
 
 class Ensemble(nn.Module):
     """The two networks' prediction: the log of the mean of their softmax outputs, as logits (its argmax is the
-    mean's, and its cross-entropy the mean's negative log-likelihood)."""
+    mean's, and its cross-entropy the mean's negative log-likelihood), computed from the log-softmaxes so that it
+    stays finite where both probabilities underflow. Its ``encoder`` (the features aggregate.py --inspect draws) is
+    the first network's."""
 
     def __init__(self, *models):
         super().__init__()
         self.models = nn.ModuleList(models)
 
+    @property
+    def encoder(self):
+        return self.models[0].encoder
+
     def forward(self, images):
-        return torch.stack([F.softmax(model(images).float(), 1) for model in self.models]).mean(0).log()
+        log_probabilities = torch.stack([F.log_softmax(model(images).float(), 1) for model in self.models])
+        return torch.logsumexp(log_probabilities, 0) - math.log(len(self.models))
 
 
 def _autocast(device, amp):
@@ -175,11 +184,16 @@ def cycled_batches(positions, batch_size, steps, generator):
     return order[:steps * batch_size].view(steps, batch_size)
 
 
-def _two_views(dataset, positions, transform, device):
-    """The images of ``positions`` of ``dataset``, each transformed twice, and their given labels."""
-    images, labels, _ = dataset.__getitems__(positions)
-    images = images.to(device, non_blocking=True)
-    return [transform(images), transform(images)], labels.to(device, non_blocking=True)
+def _two_views(dataset, positions, transform, generator, device):
+    """The images of ``positions`` of ``dataset`` (a LabelledSubset), loaded and transformed twice, and their given
+    labels; a random per-image transform of the loader draws each time from a seed of ``generator``."""
+    views = []
+    for _ in range(2):
+        if dataset.transform is not None:
+            dataset.transform_seed = int(torch.randint(2**32, (), generator=generator))
+        images, labels, _ = dataset.__getitems__(positions)
+        views.append(transform(images.to(device, non_blocking=True)))
+    return views, labels.to(device, non_blocking=True)
 
 
 def train_on_division(network, peer, loader, clean, transform, settings, epoch, generator, device, amp, desc=""):
@@ -196,21 +210,21 @@ def train_on_division(network, peer, loader, clean, transform, settings, epoch, 
     steps = len(loader)
     labelled_batches = cycled_batches(labelled, loader.batch_size, steps, generator)
     unlabelled_batches = cycled_batches(unlabelled, loader.batch_size, steps, generator)
-    model = network.model
+    model, dataset = network.model, copy.copy(loader.dataset)  # its own copy: the loader's seeds its passes
     model.train()
     peer.eval()
     step_losses = []
     progress = Progress(f"{desc}: steps", steps, last=False)
     for step in range(steps):
         positions = labelled_batches[step]
-        x_views, given = _two_views(loader.dataset, positions, transform, device)
+        x_views, given = _two_views(dataset, positions, transform, generator, device)
         with torch.no_grad(), _autocast(device, amp):
             x_logits = [model(view).float() for view in x_views]
             refined = co_refine(F.one_hot(given, x_logits[0].shape[1]).float(), clean[positions].to(device),
                                 x_logits, settings.temperature)
             views, targets = x_views, [refined, refined]
             if unlabelled_batches.shape[1]:
-                u_views, _ = _two_views(loader.dataset, unlabelled_batches[step], transform, device)
+                u_views, _ = _two_views(dataset, unlabelled_batches[step], transform, generator, device)
                 guess = co_guess([net(view).float() for net in (model, peer) for view in u_views],
                                  settings.temperature)
                 views, targets = views + u_views, targets + [guess, guess]

@@ -24,9 +24,9 @@ def final_test_features(run_dir, data_root=None, device="cpu", iteration=None):
     model.eval()
     features, predictions, labels = [], [], []
     for images, batch_labels, _ in data.test_loader:
-        batch_features = model.encoder(data.eval_transform(images.to(device)))
-        features.append(batch_features.float().cpu())
-        predictions.append(model.head(batch_features).argmax(1).cpu())
+        images = data.eval_transform(images.to(device))
+        features.append(model.encoder(images).float().cpu())
+        predictions.append(model(images).argmax(1).cpu())  # DivideMix's ensemble predicts by both networks
         labels.append(batch_labels)
     return torch.cat(features).numpy(), torch.cat(predictions).numpy(), torch.cat(labels).numpy()
 

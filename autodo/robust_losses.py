@@ -36,8 +36,9 @@ def symmetric_cross_entropy(logits, labels, alpha, beta):
 
 
 class EarlyLearningRegularization(nn.Module):
-    """ELR's per-sample loss; its targets (one row per train sample, zero at the start: no regularisation at the first
-    step) are a buffer, so that a checkpoint holds them and a resumed run goes on with them."""
+    """ELR's per-sample loss; its targets (one row per train sample, zero at the start, and updated by a step before
+    its regulariser reads them, as in the authors' code) are a buffer, so that a checkpoint holds them and a resumed
+    run goes on with them."""
 
     def __init__(self, num_samples, num_classes, strength, momentum):
         super().__init__()

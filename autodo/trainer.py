@@ -4,6 +4,7 @@ training epoch, evaluation, a checkpoint and a metrics line each. The training t
 subsample task's network head both train through it, and ``aggregate.py --inspect`` rebuilds the parts, so a
 checkpoint always loads into the parts that wrote it."""
 
+import copy
 import logging
 import time
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from autodo.data.pipeline import RunData, build_run_data
 from autodo.dividemix import (CoDivision, DivideMixSettings, Ensemble, Network, clean_probability, per_sample_losses,
                               train_on_division)
 from autodo.engine import evaluate, finite_loss, train_one_epoch
+from autodo.errors import UserError
 from autodo.hyper.optimizer import HyperOptimizer, hyper_epoch, steps_per_pass
 from autodo.losses import LossModel, WeightNet
 from autodo.metrics import class_halves, division_diagnostics, hyper_diagnostics
@@ -126,7 +128,10 @@ def build_co_division(cfg, data, device, amp):
                                  alpha=los.dividemix_alpha, lambda_u=los.dividemix_lambda_u,
                                  rampup_epochs=los.dividemix_rampup * epochs)
     data.generators["co_divide"] = torch.Generator().manual_seed(cfg.seed + 5)
-    loader = make_loader(data.train_loader.dataset, cfg.eval_batch_size, shuffle=False, num_workers=cfg.num_workers)
+    # the train images as the validation images are loaded (no random per-image transform)
+    in_order = copy.copy(data.train_loader.dataset)
+    in_order.transform, in_order.transform_seed = data.valid_loader.dataset.transform, None
+    loader = make_loader(in_order, cfg.eval_batch_size, shuffle=False, num_workers=cfg.num_workers)
     return CoDivision(settings, peer, loader)
 
 
@@ -233,6 +238,9 @@ def co_divided_epoch(parts, epoch, wrong, desc):
     trained = [train_on_division(network, peer.model, data.train_loader, peer_clean, data.train_transform,
                                  division.settings, epoch, generator, device, parts.amp, desc=f"{desc} network {k + 1}")
                for k, (network, peer, peer_clean) in enumerate(zip(networks, networks[::-1], clean[::-1]))]
+    if all(run is None for run in trained):
+        raise UserError(f"DivideMix's divisions left no labelled sample at {desc}: neither network can train (a "
+                        "lower los_model.dividemix_threshold labels more)")
     given, wrong_labels = data.train_loader.dataset.labels, wrong.cpu()
     stats = _pair([run for run in trained if run is not None])
     hits = [predictions == given for _, predictions in measured]
@@ -246,8 +254,6 @@ def co_divided_epoch(parts, epoch, wrong, desc):
 
 def _pair(runs):
     """The mean of the networks' training passes: loss, accuracy where measured, and each step's loss."""
-    if not runs:
-        return {"loss": float("nan"), "step_losses": []}
     stats = {"loss": sum(run["loss"] for run in runs) / len(runs),
              "step_losses": [sum(step) / len(runs) for step in zip(*(run["step_losses"] for run in runs))]}
     for key in ("acc", "acc_wrong_labels"):

@@ -3,8 +3,9 @@
 
 Runs ``experiment=reproduce`` (Fashion-MNIST, small CNN, the reference's proportions: 40 epochs, hyper passes from
 the 11th; every row, four seeds) in the cell ir=100 nr=0.1, the rows its claim needs in the clean cell ir=1 nr=0.0
-sr=0.5, and the rivals with the rows they are set against in the asymmetric cell ir=100 nr=0.2 nr_type=asymmetric; or ``--experiment reproduce_8epochs``, the first 8-epoch reproduction (every row of its time in both cells),
-kept as what happens when lambda gets too few visits. It runs seed by seed, so that a preset stopped part-way holds
+sr=0.5, and the rivals with the rows they are set against in the asymmetric cell ir=100 nr=0.2
+nr_type=asymmetric; or ``--experiment reproduce_8epochs``, the first 8-epoch reproduction (every row of its time in
+both cells), kept as what happens when lambda gets too few visits. It runs seed by seed, so that a preset stopped part-way holds
 every row of its first seeds; a relaunch skips the finished runs and resumes the others. Then it makes the tables
 (autodo.results, as aggregate.py), checks the paper's claims and the targets on them, draws the figures into
 bench/figures/<experiment>/, runs the cost benchmarks, and rewrites the preset's section of BENCHMARKS.md between
@@ -47,8 +48,8 @@ from autodo.run_folder import DamagedRun, RunFolder  # noqa: E402
 
 # each preset's cells, with the overrides of the cell's own sweep. The clean cell keeps half of the train split
 # (25,000 images, as many as the biased cell's 25,250); in the reference's proportions it runs only the rows its
-# claim needs, which keeps the preset within 8 hours on 2 cores. The asymmetric cell (look-alike classes flipped at
-# the same imbalance) runs the rivals beside the rows they are set against
+# claim needs. The asymmetric cell (look-alike classes flipped at the same imbalance) runs the rivals beside the rows
+# they are set against
 BIASED, CLEAN = {"ir": 100, "nr": 0.1}, {"ir": 1, "nr": 0.0, "sr": 0.5}
 ASYMMETRIC = {"ir": 100, "nr": 0.2, "nr_type": "asymmetric"}
 ASYMMETRIC_ROWS = ("baseline", "logit_adjusted", "train_on_valid_la", "autodo_frozen_valid", "autodo", "autodo_valid",

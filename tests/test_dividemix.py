@@ -161,3 +161,16 @@ def test_dividemix_end_to_end_divides_out_the_wrong_labels_and_does_not_learn_th
         assert row["division_clean_noise_auroc"] > 0.8
     assert dividemix[-1]["train_acc_wrong_labels"] < 5 < 20 < baseline[-1]["train_acc_wrong_labels"]
     assert json.loads((only_run(tmp_path / "dividemix") / "result.json").read_text())["epochs"] == 8
+
+
+def test_an_inspected_dividemix_run_predicts_by_its_ensemble(run_launch, tmp_path):
+    """aggregate.py --inspect rebuilds both networks from the checkpoint: their ensemble gives the run's own final
+    test accuracy."""
+    from autodo.inspection import final_test_features
+
+    run_launch(*COMMON, "dataset.epochs=2", "method=dividemix")
+    run_dir = only_run(tmp_path / "outputs")
+    features, predictions, labels = final_test_features(run_dir, tmp_path / "local_data", torch.device("cpu"))
+    result = json.loads((run_dir / "result.json").read_text())
+    assert features.shape[0] == len(labels) == 360
+    assert 100 * np.mean(predictions == labels) == pytest.approx(result["test_acc_final"], abs=1e-9)

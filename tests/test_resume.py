@@ -93,12 +93,13 @@ def test_full_autodo_resumes_exactly(tmp_path):
     assert (run_dir / "metrics.jsonl").read_text().count('"weight_noise_auroc":') == 5
 
 
-@pytest.mark.parametrize("method", ["elr", "gce", "sce", "mwnet", "dividemix"])
+@pytest.mark.parametrize("method", ["elr", "gce", "sce", "mwnet", "dividemix", "dividemix aug_model=RAND"])
 def test_a_rival_resumes_exactly(tmp_path, method):
     """ELR's targets (one row per train sample), MW-Net's network and its optimiser's state, and DivideMix's second
     network, its optimiser, schedule and the random stream of its divided batches must come back from the checkpoint
-    (killed after its warm-up epoch); GCE and SCE hold no state."""
-    args = ["ir=10", "nr=0.2", "dataset.epochs=8", f"method={method}", "device=cpu"]  # epochs of about 0.15 s
+    (killed after its warm-up epoch; with a per-image policy, each view's seeds come from that stream too); GCE and SCE
+    hold no state."""
+    args = ["ir=10", "nr=0.2", "dataset.epochs=8", *f"method={method}".split(), "device=cpu"]  # epochs of about 0.15 s
     reference, resumed, _ = killed_once_and_resumed(tmp_path, args, seed=2, epochs=8, max_delay=0.1)
     assert resumed == reference
 

@@ -108,7 +108,7 @@ def hyper_epoch(hyper, model, data, aug_model, loss_model, device, task_lr):
     validation features are computed once per pass and batches are drawn from them, shuffled without
     replacement as a shuffled loader with drop_last would draw images."""
     model.eval()
-    loss_model.eval()  # a hyper step is no training step (ELR's targets, say, stay)
+    loss_model.eval()  # a hyper step is no training step: MW-Net's weights of the epoch's steps are not recorded
     encoder = fuse(model.encoder).to(memory_format=torch.channels_last)  # a folded copy; the model is unchanged
     valid_features, valid_labels = features_of(encoder, data.hyper_valid_loader, data.eval_transform, device)
     batch_size = min(data.hyper_train_loader.batch_size, len(valid_labels))
