@@ -29,7 +29,9 @@ COMMON = ["ir=10", "nr=0.2", "dataset.epochs=3"]  # hyper passes in epochs 2 and
         ["los_model=SCE"],
         ["los_model=ELR"],
         ["aug_model=SEP", "los_model=GCE", "hyper_opt=HES"],  # hypergradients through a robust loss
-        ["los_model=MWN", "hyper_opt=UNROLL"],  # method=mwnet
+        ["los_model=MWN", "hyper_opt=LOOKAHEAD"],  # method=mwnet
+        ["los_model=MWN", "hyper_opt=UNROLL"],  # its look-ahead of the head alone
+        ["aug_model=SEP", "los_model=BOTH", "hyper_opt=LOOKAHEAD"],  # every table through the whole network
         ["los_model=DIVIDEMIX"],  # method=dividemix
     ],
     ids=lambda method: "+".join(m.split("=")[1] for m in method),
@@ -74,6 +76,14 @@ def test_mw_net_weighs_every_loss_1_until_its_first_hyper_pass(run_launch, tmp_p
                        for out in ("mwnet", "baseline"))
     assert mwnet[0]["train_loss"] == baseline[0]["train_loss"] and mwnet[0]["test_acc"] == baseline[0]["test_acc"]
     assert mwnet[-1]["hypergrad_norm"] > 0 and mwnet[-1]["train_loss"] != baseline[-1]["train_loss"]
+
+
+def test_mw_net_s_whole_network_look_ahead_learns_to_weigh_the_wrong_labels_down(run_launch, tmp_path):
+    """Under uniform noise (IR 1), MW-Net's V learns the paper's falling function of the loss from its first pass:
+    the wrong labels (high losses before the network memorises them) get the lowest weights."""
+    run_launch("ir=1", "nr=0.4", "dataset.epochs=12", "dataset.hyper_start=0.5", "method=mwnet")
+    rows = [json.loads(line) for line in (only_run(tmp_path / "outputs") / "metrics.jsonl").open()]
+    assert rows[6]["weight_noise_auroc"] > 0.8  # the first epoch weighed by V
 
 
 def test_nothing_to_learn_is_refused_and_leaves_nothing(run_launch, tmp_path):

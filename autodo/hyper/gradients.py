@@ -1,4 +1,5 @@
-"""Hypergradients dL_V/dlambda through the classifier head's weight theta (the encoder is held fixed).
+"""Hypergradients dL_V/dlambda through the classifier head's weight theta (the encoder is held fixed), or through
+every weight of the network (LOOKAHEAD).
 
 ``implicit_hypergradient`` (HES, AutoDO): the implicit function theorem at a stationary theta,
     dL_V/dlambda = -(d2 L_T / dlambda dtheta) H^-1 dL_V/dtheta,   H = d2 L_T / dtheta2,
@@ -6,6 +7,9 @@ with H^-1 applied by a truncated Neumann series of exact Hessian-vector products
 
 ``unrolled_hypergradient`` (UNROLL, DABO-style online bilevel): the gradient of L_V after one SGD step on
 theta, back-propagated through that step only (truncated).
+
+``lookahead_hypergradient`` (LOOKAHEAD, MW-Net's meta-gradient): the same one-step look-ahead, with the step taken
+on every weight of the network, so that a train sample's effect on L_V is seen through the features too.
 """
 
 import torch
@@ -42,3 +46,12 @@ def unrolled_hypergradient(train_loss, valid_loss_at, theta, hyperparameters, lr
     (train_grad,) = torch.autograd.grad(train_loss, theta, create_graph=True)
     valid_loss = valid_loss_at(theta - lr * train_grad)
     return torch.autograd.grad(valid_loss, hyperparameters, allow_unused=True)
+
+
+def lookahead_hypergradient(model, train_loss_at, valid_loss_at, hyperparameters, lr):
+    """dL_V(w - lr * dL_T/dw)/dlambda over every parameter ``w`` of ``model``; ``train_loss_at(weights)`` and
+    ``valid_loss_at(weights)`` build the losses of the model called with the weights given (by name)."""
+    weights = dict(model.named_parameters())
+    train_grads = torch.autograd.grad(train_loss_at(weights), list(weights.values()), create_graph=True)
+    stepped = {name: weight - lr * grad for (name, weight), grad in zip(weights.items(), train_grads)}
+    return torch.autograd.grad(valid_loss_at(stepped), hyperparameters, allow_unused=True)

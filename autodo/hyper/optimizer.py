@@ -7,6 +7,7 @@ network is fixed for the whole pass, it runs with every batch norm that follows 
 that convolution (torch.fx), which gives the same features and hypergradients (to rounding) for less work.
 """
 
+import functools
 import itertools
 
 import torch
@@ -15,7 +16,7 @@ from torch.fx.experimental.optimization import fuse
 
 from autodo.engine import features_of
 from autodo.progress import Progress
-from autodo.hyper.gradients import implicit_hypergradient, unrolled_hypergradient
+from autodo.hyper.gradients import implicit_hypergradient, lookahead_hypergradient, unrolled_hypergradient
 from autodo.schedule import WarmupCosine
 
 
@@ -69,6 +70,17 @@ class HyperOptimizer:
                                           self.cfg.neumann_terms, self.cfg.neumann_alpha)
         return unrolled_hypergradient(train_loss, valid_loss_at, theta, self.hyperparameters, task_lr)
 
+    def lookahead(self, model, train_images, index, loss_model, valid_images, valid_labels, task_lr):
+        """dL_V/dlambda for one train batch by MW-Net's one-step look-ahead through the whole ``model``
+        (``hyper_opt=LOOKAHEAD``); ``valid_images`` are transformed."""
+        def train_loss_at(weights):
+            return loss_model(torch.func.functional_call(model, weights, (train_images,)), index)
+
+        def valid_loss_at(weights):
+            return F.cross_entropy(torch.func.functional_call(model, weights, (valid_images,)), valid_labels)
+
+        return lookahead_hypergradient(model, train_loss_at, valid_loss_at, self.hyperparameters, task_lr)
+
     def step(self, grads):
         """Apply ``grads``; returns their norm, or None (and no step) when any is not finite."""
         grads = [torch.zeros_like(p) if g is None else g for p, g in zip(self.hyperparameters, grads)]
@@ -105,12 +117,16 @@ def hyper_epoch(hyper, model, data, aug_model, loss_model, device, task_lr):
     validation set; returns the mean hypergradient norm, the number of steps and of skipped steps.
 
     The network does not change during the pass and validation images get no random transform, so the
-    validation features are computed once per pass and batches are drawn from them, shuffled without
-    replacement as a shuffled loader with drop_last would draw images."""
+    validation features (LOOKAHEAD, whose step moves the encoder too: the transformed images) are computed once per
+    pass and batches are drawn from them, shuffled without replacement as a shuffled loader with drop_last would
+    draw images."""
     model.eval()
     loss_model.eval()  # a hyper step is no training step: MW-Net's weights of the epoch's steps are not recorded
-    encoder = fuse(model.encoder).to(memory_format=torch.channels_last)  # a folded copy; the model is unchanged
+    lookahead = hyper.cfg.name == "LOOKAHEAD"
+    encoder = torch.nn.Identity() if lookahead else fuse(model.encoder).to(memory_format=torch.channels_last)
     valid_features, valid_labels = features_of(encoder, data.hyper_valid_loader, data.eval_transform, device)
+    hypergradient = (functools.partial(hyper.lookahead, model) if lookahead
+                     else functools.partial(hyper.hypergradient, encoder, model.head))
     batch_size = min(data.hyper_train_loader.batch_size, len(valid_labels))
     valid_batches = _shuffled_batches(len(valid_labels), batch_size, data.generators["hyper_valid"])
     norms, skipped = [], 0
@@ -122,8 +138,7 @@ def hyper_epoch(hyper, model, data, aug_model, loss_model, device, task_lr):
         images = data.train_transform(images.to(device))
         if aug_model is not None:
             images = aug_model(images, index)
-        grads = hyper.hypergradient(encoder, model.head, images, index, loss_model, valid_features[rows],
-                                    valid_labels[rows], task_lr)
+        grads = hypergradient(images, index, loss_model, valid_features[rows], valid_labels[rows], task_lr)
         norm = hyper.step(grads)
         if norm is None:
             skipped += 1

@@ -5,7 +5,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from autodo.hyper.gradients import implicit_hypergradient, neumann_inverse_hvp, unrolled_hypergradient
+from autodo.hyper.gradients import (implicit_hypergradient, lookahead_hypergradient, neumann_inverse_hvp,
+                                    unrolled_hypergradient)
 
 
 def positive_definite(n, seed=0):
@@ -133,9 +134,52 @@ def test_mw_net_s_meta_gradient_matches_finite_differences_of_the_paper_s_look_a
             vector_to_parameters(start, net.parameters())
         return valid_loss(theta - lr * (weights[:, None, None] * per_sample_grads).mean(0))
 
-    eps = 1e-6
+    assert_central_differences(meta, after_look_ahead, start)
+
+
+def test_the_whole_network_look_ahead_matches_finite_differences_of_one_sgd_step_of_every_weight():
+    """LOOKAHEAD: the look-ahead step moves both layers of a small network (a hidden tanh layer and a head), taken here
+    by autograd without a graph and the validation loss after it differenced; the per-sample weights V(l_i; phi) of
+    MW-Net's network are the hyperparameters."""
+    from torch.nn.utils import parameters_to_vector, vector_to_parameters
+
+    from autodo.losses import LossModel, WeightNet
+
+    g = torch.Generator().manual_seed(8)
+    n, c, d, lr = 10, 3, 4, 0.3
+    x, y = torch.randn(n, d, generator=g, dtype=torch.float64), torch.randint(c, (n,), generator=g)
+    valid_x, valid_y = torch.randn(6, d, generator=g, dtype=torch.float64), torch.randint(c, (6,), generator=g)
+    torch.manual_seed(1)
+    network = torch.nn.Sequential(torch.nn.Linear(d, 5), torch.nn.Tanh(), torch.nn.Linear(5, c)).double()
+    net = WeightNet(4).double()
+    model = LossModel(y, c, False, False, False, weight_net=net).double()
+    index = torch.arange(n)
+
+    def loss_of(data, labels=None):
+        def at(weights):
+            logits = torch.func.functional_call(network, weights, (data,))
+            return model(logits, index) if labels is None else F.cross_entropy(logits, labels)
+        return at
+
+    meta = lookahead_hypergradient(network, loss_of(x), loss_of(valid_x, valid_y), list(net.parameters()), lr)
+    meta = torch.cat([grad.flatten() for grad in meta])
+    start = parameters_to_vector(net.parameters()).detach()
+
+    def after_look_ahead(phi):
+        vector_to_parameters(phi, net.parameters())
+        weights = dict(network.named_parameters())
+        grads = torch.autograd.grad(loss_of(x)(weights), list(weights.values()))
+        stepped = {name: w.detach() - lr * grad for (name, w), grad in zip(weights.items(), grads)}
+        vector_to_parameters(start, net.parameters())
+        return loss_of(valid_x, valid_y)(stepped).detach()
+
+    assert_central_differences(meta, after_look_ahead, start)
+
+
+def assert_central_differences(gradient, function, start, eps=1e-6):
+    """Each entry of ``gradient`` equals the central difference of ``function`` at ``start`` along its axis."""
     for i in range(len(start)):
         step = torch.zeros_like(start)
         step[i] = eps
-        numeric = (after_look_ahead(start + step) - after_look_ahead(start - step)) / (2 * eps)
-        assert meta[i].item() == pytest.approx(numeric.item(), rel=1e-5, abs=1e-10)
+        numeric = (function(start + step) - function(start - step)) / (2 * eps)
+        assert gradient[i].item() == pytest.approx(numeric.item(), rel=1e-5, abs=1e-10)

@@ -106,7 +106,7 @@ def _check_loss_model(cfg):
     los = cfg.los_model
     if los.get("weight_net") and cfg.hyper_opt.name == "NONE":
         raise UserError(f"los_model={los.name} is not allowed with hyper_opt=NONE: its weighting network is learned by "
-                        "hyper steps alone (use hyper_opt=UNROLL, MW-Net's one-step look-ahead, or HES)")
+                        "hyper steps alone (use hyper_opt=LOOKAHEAD, MW-Net's one-step look-ahead, UNROLL or HES)")
     if los.loss == "elr" and cfg.hyper_opt.name != "NONE":
         raise UserError(f"los_model.loss=elr is not allowed with hyper_opt={cfg.hyper_opt.name}: ELR's targets follow "
                         "the training steps alone (use hyper_opt=NONE)")
