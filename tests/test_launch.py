@@ -131,14 +131,15 @@ def test_corrupt_split_cache_is_refused_without_a_half_written_run(run_launch, t
 def test_help_lists_the_groups_and_their_options(run_launch):
     out = run_launch("--help").stdout
     assert "dataset: cifar10, cifar100, digits, fashion_mnist, imagenet, mnist, svhn, svhn_extra" in out
-    for group in ("aug_model: AUTO, DADA, NONE, RAND, SEP, SHA, TRIVIAL", "los_model: BOTH, CB, ELR, GCE, LA, MWN, NONE, SCE, SOFT, WGHT",
+    for group in ("aug_model: AUTO, DADA, NONE, RAND, SEP, SHA, TRIVIAL",
+                  "los_model: BOTH, CB, DIVIDEMIX, ELR, GCE, LA, MWN, NONE, SCE, SOFT, WGHT",
                   "method: autodo, autodo_a, autodo_aw, autodo_frozen, autodo_frozen_valid, autodo_prior, "
                   "autodo_refit, autodo_sha, autodo_unroll, autodo_valid, baseline, class_balanced, confident_learning, "
-                  "confident_learning_la, confident_relabel, dada, elr, faa, gce, head_refit, logit_adjusted, mwnet, raa, "
-                  "sce, train_on_valid, train_on_valid_la, trivial",
+                  "confident_learning_la, confident_relabel, dada, dividemix, elr, faa, gce, head_refit, logit_adjusted, "
+                  "mwnet, raa, sce, train_on_valid, train_on_valid_la, trivial",
                   "experiment: al_fashion_mnist, budget, digits_demo, paper_cifar10, paper_cifar100, paper_imagenet, "
                   "paper_svhn, reproduce, reproduce_8epochs",
-                  "hyper_opt: HES, NONE, UNROLL", "model: resnet18, small_cnn", "task: active_learning, subsample, train"):
+                  "hyper_opt: HES, LOOKAHEAD, NONE, UNROLL", "model: resnet18, small_cnn", "task: active_learning, subsample, train"):
         assert group in out
 
 
