@@ -338,6 +338,10 @@ def test_budget_study_judges_claims_on_per_seed_differences_and_chooses_by_held_
     chosen = budget.chosen_lines(frame)
     assert chosen[0].startswith("- final epoch, N = 100: validation chooses `autodo` (held-out accuracy 91.00%, "
                                 "test error 18.00); best on test: `autodo` (18.00)")
+    # a seed still running counts for no row: autodo without seed 2 is chosen on seeds 0 and 1 (90.5%, 18.50)
+    running = frame.drop(frame[(frame["row"] == "autodo") & (frame["seed"] == 2)].index)
+    assert budget.chosen_lines(running)[0].startswith("- final epoch, N = 100: validation chooses `autodo` (held-out "
+                                                      "accuracy 90.50%, test error 18.50)")
     table = budget.error_table(frame, "final epoch")
     assert "| `baseline` " in table and table.count("31.00 ± 1.00 (3)") == 2
     costs = budget.cost_table(frame)

@@ -17,6 +17,10 @@ from fakes import write_image_folder
 NOISY = ["dataset=digits", "ir=1", "nr=0.3", "dataset.epochs=8", "label_cleaning.folds=3", "device=cpu"]
 
 
+# the tests that share the module's fixture run on one pytest worker: under pytest -n each worker would make it anew
+CLEANED_RUNS = pytest.mark.xdist_group("test_cleaning-cleaned_runs")
+
+
 @pytest.fixture(scope="module")
 def cleaned_runs(tmp_path_factory):
     """The Baseline and confident learning (remove) on one noisy digits cell."""
@@ -27,6 +31,7 @@ def cleaned_runs(tmp_path_factory):
     return cwd, folders
 
 
+@CLEANED_RUNS
 def test_the_labels_found_are_mostly_wrong_and_the_run_trains_without_them(cleaned_runs):
     _, folders = cleaned_runs
     record = json.loads((folders["remove"] / "cleaning.json").read_text())
@@ -46,6 +51,7 @@ def test_the_labels_found_are_mostly_wrong_and_the_run_trains_without_them(clean
     assert not (folders["none"] / "cleaning.json").exists()
 
 
+@CLEANED_RUNS
 def test_relabel_keeps_every_sample_and_sets_the_predicted_class(cleaned_runs):
     _, folders = cleaned_runs
     record = json.loads((folders["remove"] / "cleaning.json").read_text())
@@ -60,6 +66,7 @@ def test_relabel_keeps_every_sample_and_sets_the_predicted_class(cleaned_runs):
     assert fixed > 0.5 * record["found_wrong"]
 
 
+@CLEANED_RUNS
 def test_the_rows_are_named_and_the_run_folder_rebuilds_the_cleaned_model(cleaned_runs):
     from autodo.inspection import final_test_features
     from autodo.results import load_runs
@@ -73,6 +80,7 @@ def test_the_rows_are_named_and_the_run_folder_rebuilds_the_cleaned_model(cleane
     assert 100 * (predictions == labels).mean() == pytest.approx(result["test_acc_final"])
 
 
+@CLEANED_RUNS
 def test_a_requeued_run_trains_no_fold_again_and_a_seed_mate_none(cleaned_runs, tmp_path, monkeypatch):
     """The folds are cached beside the split as each is done: a run killed after two of three trains only the third
     and ends with the probabilities of a run never killed; a seed-mate that relabels trains none. Each counts the
@@ -173,6 +181,7 @@ def test_the_folds_are_the_same_whatever_num_workers_on_a_resizing_data_set(tmp_
     assert probabilities[0].sum() > 0 and torch.equal(*probabilities)
 
 
+@CLEANED_RUNS
 def test_the_validation_set_never_joins_the_cross_validation(cleaned_runs, tmp_path, monkeypatch):
     import autodo.tasks.train.cleaning as cleaning
     from autodo.registry import open_run
@@ -258,6 +267,7 @@ def test_a_damaged_cleaning_file_is_one_line(tmp_path):
         read_label_issues(path)
 
 
+@CLEANED_RUNS
 def test_every_fold_and_epoch_says_how_far_it_is_and_the_time_left(cleaned_runs):
     """Issue 31, item 1: folds=50 printed nothing for 5 minutes."""
     import re

@@ -18,6 +18,10 @@ import aggregate  # noqa: E402
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
+# the tests that share the module's fixture run on one pytest worker: under pytest -n each worker would make it anew
+SWEEP = pytest.mark.xdist_group("test_figures-sweep")
+
+
 @pytest.fixture(scope="module")
 def sweep(tmp_path_factory):
     from conftest import launch
@@ -32,6 +36,7 @@ def run_of(sweep, name):
     return run_dir
 
 
+@SWEEP
 def test_figures_of_a_sweep_and_of_chosen_runs(sweep, capsys):
     run_dir = run_of(sweep, "digits-ir10-nr0-raa-epochs=2-seed1-")
     assert aggregate.main([str(sweep / "outputs"), "--figures", "--inspect", str(run_dir),
@@ -45,6 +50,7 @@ def test_figures_of_a_sweep_and_of_chosen_runs(sweep, capsys):
         assert path.read_bytes()[:8] == PNG and path.stat().st_size > 10_000
 
 
+@SWEEP
 def test_inspected_features_are_the_final_model_s(sweep):
     """The rebuilt model and test set give the run's own final test accuracy."""
     run_dir = run_of(sweep, "digits-ir10-nr0-baseline-epochs=2-seed0-")
@@ -54,6 +60,7 @@ def test_inspected_features_are_the_final_model_s(sweep):
     assert 100 * np.mean(predictions == labels) == pytest.approx(result["test_acc_final"], abs=1e-9)
 
 
+@SWEEP
 def test_an_unfinished_run_or_one_without_its_model_is_refused_in_one_line(sweep, tmp_path, capsys):
     (tmp_path / "run").mkdir()
     assert aggregate.main([str(sweep / "outputs"), "--inspect", str(tmp_path / "run")]) == 2
@@ -66,6 +73,7 @@ def test_an_unfinished_run_or_one_without_its_model_is_refused_in_one_line(sweep
     assert len(err) == 1 and err[0].endswith("has no checkpoint.pt (the run's final model)")
 
 
+@SWEEP
 def test_a_run_with_a_half_written_metrics_file_is_left_out_of_the_figures_with_the_reason(sweep, tmp_path,
                                                                                           capsys):
     copy = tmp_path / "outputs"
