@@ -263,12 +263,11 @@ def section(command, frame, elapsed):
 
 
 def advice(frame):
-    seeds = frame["seed"].nunique()
     return "\n".join([
         ADVICE_MARKERS[0],
-        f"Fashion-MNIST 100-0.1 (`experiment=budget`, {seeds} seeds; BENCHMARKS.md has the tables): with N clean, "
-        f"balanced images, the row the held-out selection images choose ({ADVICE_RULE} rule), mean ± std over seeds:",
-        "", *advice_lines(frame), ADVICE_MARKERS[1]])
+        "Fashion-MNIST 100-0.1 (`experiment=budget`; BENCHMARKS.md has the tables): with N clean, balanced images, "
+        f"the row the held-out selection images choose ({ADVICE_RULE} rule), mean ± std over the seeds that every "
+        "row has (their number in brackets):", "", *advice_lines(frame), ADVICE_MARKERS[1]])
 
 
 def main(argv=None):
