@@ -33,6 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from autodo.precision import autocast
 from autodo.progress import Progress
 
 log = logging.getLogger("autodo")
@@ -88,10 +89,6 @@ class Ensemble(nn.Module):
         return torch.logsumexp(log_probabilities, 0) - math.log(len(self.models))
 
 
-def _autocast(device, amp):
-    return torch.autocast(device_type=device.type, enabled=amp and device.type == "cuda")
-
-
 @torch.no_grad()
 def per_sample_losses(model, loader, transform, device, amp):
     """Each sample's cross-entropy of its given label and the network's prediction, by the sample's index, over a
@@ -101,7 +98,7 @@ def per_sample_losses(model, loader, transform, device, amp):
     losses, predictions = torch.empty(size, device=device), torch.empty(size, dtype=torch.long, device=device)
     for images, labels, index in loader:
         images, labels, index = transform(images.to(device)), labels.to(device), index.to(device)
-        with _autocast(device, amp):
+        with autocast(device, amp):
             logits = model(images).float()
         losses[index] = F.cross_entropy(logits, labels, reduction="none")
         predictions[index] = logits.argmax(1)
@@ -218,7 +215,7 @@ def train_on_division(network, peer, loader, clean, transform, settings, epoch, 
     for step in range(steps):
         positions = labelled_batches[step]
         x_views, given = _two_views(dataset, positions, transform, generator, device)
-        with torch.no_grad(), _autocast(device, amp):
+        with torch.no_grad(), autocast(device, amp):
             x_logits = [model(view).float() for view in x_views]
             refined = co_refine(F.one_hot(given, x_logits[0].shape[1]).float(), clean[positions].to(device),
                                 x_logits, settings.temperature)
@@ -230,7 +227,7 @@ def train_on_division(network, peer, loader, clean, transform, settings, epoch, 
                 views, targets = views + u_views, targets + [guess, guess]
         inputs, targets = torch.cat(views), torch.cat(targets)
         inputs, targets = mix(inputs, targets, mix_share(settings.alpha), torch.randperm(len(inputs), device=device))
-        with _autocast(device, amp):
+        with autocast(device, amp):
             logits = model(inputs)
         loss = mixmatch_loss(logits.float(), targets, 2 * len(positions),
                              unlabelled_weight(settings, epoch + step / steps))

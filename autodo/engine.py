@@ -8,11 +8,8 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from autodo.errors import UserError
+from autodo.precision import autocast
 from autodo.progress import Progress
-
-
-def _autocast(device, amp):
-    return torch.autocast(device_type=device.type, enabled=amp and device.type == "cuda")
 
 
 def train_one_epoch(model, loader, transform, aug_model, loss_model, optimizer, scheduler, scaler, device, amp,
@@ -39,7 +36,7 @@ def train_one_epoch(model, loader, transform, aug_model, loss_model, optimizer, 
         if aug_model is not None:
             with torch.no_grad():  # lambda is fixed in this pass
                 images = aug_model(images, index)
-        with _autocast(device, amp):
+        with autocast(device, amp):
             logits = model(images)
             loss = loss_model(logits, index)
         optimizer.zero_grad(set_to_none=True)
@@ -83,7 +80,7 @@ def evaluate(model, loader, transform, device, num_classes, amp):
     for images, labels, _ in loader:
         images = transform(images.to(device, non_blocking=True))
         labels = labels.to(device, non_blocking=True)
-        with _autocast(device, amp):
+        with autocast(device, amp):
             logits = model(images)
         loss_sum += F.cross_entropy(logits.float(), labels, reduction="sum")
         hits = (logits.argmax(1) == labels).float()
