@@ -30,7 +30,7 @@ import pandas as pd
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from reproduce import RUNS, machine, preset_seeds, write_benchmarks  # noqa: E402
+from reproduce import RUNS, made_on, preset_seeds, write_benchmarks  # noqa: E402
 
 from autodo.figures import plt, save_figure, styles  # noqa: E402
 from autodo.tasks.train.methods import method_slug  # noqa: E402
@@ -244,7 +244,7 @@ def section(command, frame, elapsed):
     parts = [
         MARKERS[0],
         f"Command: `{command}` ({len(frame)} finished runs, seeds {seeds}, {selection:,.0f} held-out selection "
-        f"images). Machine: {machine()}. Compute: {frame['wall_time_s'].sum() / 3600:.2f} h summed over the runs' "
+        f"images). {made_on(elapsed)}. Compute: {frame['wall_time_s'].sum() / 3600:.2f} h summed over the runs' "
         "wall times" + (f", this invocation {elapsed / 3600:.2f} h." if elapsed else "."),
         "",
     ]

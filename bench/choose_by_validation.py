@@ -22,7 +22,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from reproduce import RUNS, machine, write_benchmarks  # noqa: E402
+from reproduce import RUNS, made_on, write_benchmarks  # noqa: E402
 
 from autodo.results import load_runs  # noqa: E402
 from autodo.run_folder import RunFolder  # noqa: E402
@@ -100,8 +100,8 @@ def main(argv=None):
     compute = sum(found[2] for found in measured.values())
     section = "\n".join([
         BEGIN,
-        f"Command: `{command}` ({sum(len(found[0]) for found in measured.values())} finished runs). Machine: "
-        f"{machine()}. Compute: {compute / 3600:.2f} h summed over runs"
+        f"Command: `{command}` ({sum(len(found[0]) for found in measured.values())} finished runs). "
+        f"{made_on(elapsed)}. Compute: {compute / 3600:.2f} h summed over runs"
         + (f", this invocation {elapsed / 3600:.2f} h." if elapsed else "."),
         "",
         *table(measured),

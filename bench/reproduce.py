@@ -30,7 +30,6 @@ import time
 from pathlib import Path
 
 import pandas as pd
-import torch
 from omegaconf import OmegaConf
 
 REPO = Path(__file__).resolve().parent.parent
@@ -40,6 +39,7 @@ RUNS = REPO / "bench" / "runs"
 sys.path.insert(0, str(REPO))
 
 from autodo.io import atomic_write_bytes  # noqa: E402
+from autodo.provenance import machine  # noqa: E402
 from autodo.results import load_runs  # noqa: E402
 from autodo.tables import beats, cell_name, mean_std_text, paired_difference  # noqa: E402
 from autodo.tasks.train import figures  # noqa: E402
@@ -301,11 +301,15 @@ def committed_costs(path, experiment):
     return [line for line in (found.group(0) if found else "").splitlines() if line.startswith("- `python bench/")]
 
 
-def machine():
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
-    return (f"{platform.system()} {platform.machine()}, {cpu}, {os.cpu_count()} cores ({torch.get_num_threads()} "
-            f"torch threads); Python {platform.python_version()}, torch {torch.__version__}")
+def made_on(elapsed):
+    """Where this invocation ran, in words: where the runs it made were timed, or, when it made none (--skip-runs, or
+    nothing missing), only where the tables were written: each run's wall time is its own, measured where it ran."""
+    where = machine()
+    text = (f"{platform.system()} {platform.machine()}, {where['cpu']}, {where['cores']} cores ({where['threads']} "
+            f"torch threads); Python {where['python']}, torch {where['torch']}")
+    return (f"Machine: {text}" if elapsed else
+            f"Tables written on {text}; no run was made by this invocation, each run's wall time is its own, measured "
+            "where it ran")
 
 
 def generated_section(experiment, command, runs, elapsed, drawn, costs):
@@ -316,7 +320,7 @@ def generated_section(experiment, command, runs, elapsed, drawn, costs):
     parts = [
         begin,
         f"Command: `{command}` ({len(runs)} finished runs; epochs {epochs}, seeds "
-        f"{seeds}). Machine: {machine()}. Compute: {runs['wall_time_s'].sum() / 3600:.2f} h summed over the runs' "
+        f"{seeds}). {made_on(elapsed)}. Compute: {runs['wall_time_s'].sum() / 3600:.2f} h summed over the runs' "
         "wall times (a cost runs share, confident learning's folds, is in each of theirs)"
         + (f", this invocation {elapsed / 3600:.2f} h." if elapsed else "."),
         "",
@@ -396,7 +400,7 @@ def task_benchmark(argv, script, doc, sweeps, task, section, markers):
     command = " ".join([f"python bench/{Path(script).name}", *(argv if argv is not None else sys.argv[1:])])
     text = "\n".join([
         markers[0],
-        f"Command: `{command}` ({len(runs)} finished runs, seeds {sorted(set(runs['seed']))}). Machine: {machine()}. "
+        f"Command: `{command}` ({len(runs)} finished runs, seeds {sorted(set(runs['seed']))}). {made_on(elapsed)}. "
         f"Compute: {runs['wall_time_s'].sum() / 3600:.2f} h summed over runs"
         + (f", this invocation {elapsed / 3600:.2f} h." if elapsed else "."),
         "",

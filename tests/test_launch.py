@@ -49,10 +49,14 @@ def test_default_run_trains_digits_to_95_percent_and_is_not_redone(run_launch, t
     assert "out_dir" not in config_line and "hyper_lr" not in config_line  # where it runs; what it does not read
     assert f"run folder {run_dir}" in first.stdout.split("epoch 1/30")[0]  # on the console, before training
     assert result["code_version"] == code_version()
-    assert result["machine"] == {"host": socket.gethostname(), "python": platform.python_version(),
+    cpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout  # independent of /proc
+    (cpu_model,) = [line.split(":", 1)[1].strip() for line in cpu.splitlines() if line.startswith("Model name:")]
+    assert result["machine"] == {"host": socket.gethostname(), "cpu": cpu_model, "cores": os.cpu_count(),
+                                 "threads": torch.get_num_threads(), "python": platform.python_version(),
                                  "torch": torch.__version__, "cuda": torch.version.cuda,
                                  "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
-    assert (f"code: {code_version_text()}; host {socket.gethostname()}, python {platform.python_version()}, "
+    assert (f"code: {code_version_text()}; host {socket.gethostname()}, {cpu_model}, {os.cpu_count()} cores "
+            f"({torch.get_num_threads()} torch threads), python {platform.python_version()}, "
             f"torch {torch.__version__}, ") in log
     # files as the umask makes them (0644 under 022), so that colleagues on a shared cluster read them
     umask = os.umask(0o022)
