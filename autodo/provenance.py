@@ -1,6 +1,7 @@
 """What code computed a run, as dino logs it at start: the package's version and, where the package lies in a git
 work tree, its commit and whether the tree had uncommitted changes; and on what machine: its host, processor, cores
-and torch threads, Python, torch and CUDA. Logged at the start of every launch (with its time) and kept in every result, outside identity."""
+and torch threads, Python, torch and CUDA. Logged at the start of every launch (with its time) and kept in every
+result, outside identity."""
 
 import functools
 import os

@@ -302,8 +302,8 @@ def committed_costs(path, experiment):
 
 
 def made_on(elapsed):
-    """Where this invocation ran, in words: where the runs it made were timed, or, when it made none (--skip-runs, or
-    nothing missing), only where the tables were written: each run's wall time is its own, measured where it ran."""
+    """Where this invocation ran, in words: where the runs it launched were timed, or, with --skip-runs (``elapsed``
+    0), only where the tables were written: each run's wall time is its own, measured where it ran."""
     where = machine()
     text = (f"{platform.system()} {platform.machine()}, {where['cpu']}, {where['cores']} cores ({where['threads']} "
             f"torch threads); Python {where['python']}, torch {where['torch']}")
